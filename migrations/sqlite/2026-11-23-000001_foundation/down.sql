@@ -1,0 +1,9 @@
+DROP TABLE lifecycle_events;
+DROP TABLE audit_log;
+DROP TABLE outbox;
+DROP TABLE login_throttle;
+DROP TABLE email_tokens;
+DROP TABLE refresh_tokens;
+DROP TABLE agents;
+DROP TABLE accounts;
+DROP TABLE merchants;

@@ -1,0 +1,268 @@
+//! Settings: defaults, then `cloudseat.toml` (or the file named by `CLOUDSEAT_CONFIG`), then
+//! `CLOUDSEAT_*` environment variables (nested keys with `__`, e.g. `CLOUDSEAT_MAIL__SMTP__HOST`).
+//! The defaults need nothing installed: SQLite under `./data`, mail as `.eml` files in
+//! `./data/outbox`, listening on 127.0.0.1:8080.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Address to listen on; port 0 picks a free port (tests).
+    pub listen: String,
+    /// Where the SQLite database, the JWT key and the mail outbox live by default.
+    pub data_dir: PathBuf,
+    /// `postgres://...` or `sqlite://PATH`; defaults to `sqlite://<data_dir>/cloudseat.db`.
+    #[serde(serialize_with = "ser_secret_opt")]
+    pub database_url: Option<SecretString>,
+    pub database_pool_size: u32,
+    /// The address users reach the service at, used in mailed links.
+    /// Defaults to `http://<listen>`.
+    pub public_url: Option<String>,
+    /// Secret for signing access tokens; generated into `<data_dir>/jwt-secret` when unset.
+    #[serde(serialize_with = "ser_secret_opt")]
+    pub jwt_secret: Option<SecretString>,
+    pub log: LogSettings,
+    pub mail: MailSettings,
+    pub security: SecuritySettings,
+    /// Largest accepted request body in bytes.
+    pub max_body_bytes: usize,
+    /// Seconds in-flight requests get to finish on shutdown.
+    pub shutdown_timeout_secs: u64,
+    pub workers: Option<usize>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    /// `human` (default) or `json`.
+    pub format: LogFormat,
+    /// An `EnvFilter` directive, e.g. `info` or `cloudseat=debug,actix_web=info`.
+    pub filter: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailSettings {
+    /// `file` (default: `.eml` files in `outbox_dir`) or `smtp`.
+    pub transport: MailTransportKind,
+    /// The From header, e.g. `cloudseat <no-reply@example.com>`.
+    pub from: String,
+    /// Folder for `.eml` files; defaults to `<data_dir>/outbox`.
+    pub outbox_dir: Option<PathBuf>,
+    pub smtp: SmtpSettings,
+    /// Seconds between scans of the outbox table when nothing wakes the sender earlier.
+    pub poll_interval_secs: u64,
+    /// After this many failed attempts a mail is marked failed and shown to admins.
+    pub max_attempts: i32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MailTransportKind {
+    File,
+    Smtp,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpSettings {
+    pub host: String,
+    pub port: u16,
+    /// `none` (plain, for local relays and tests), `starttls` or `tls`.
+    pub security: SmtpSecurity,
+    pub username: Option<String>,
+    #[serde(serialize_with = "ser_secret_opt")]
+    pub password: Option<SecretString>,
+    pub timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpSecurity {
+    None,
+    Starttls,
+    Tls,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecuritySettings {
+    /// Access token lifetime.
+    pub access_token_minutes: i64,
+    pub refresh_token_days: i64,
+    pub email_token_hours: i64,
+    /// Failed logins per account (by email) before it is throttled.
+    pub max_failed_logins_per_account: i32,
+    /// Failed logins from one IP address before it is throttled.
+    pub max_failed_logins_per_ip: i32,
+    /// `auto` sets the cookie Secure flag when the request came over TLS
+    /// (directly or per `X-Forwarded-Proto`); `always`/`never` force it.
+    pub secure_cookies: SecureCookies,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SecureCookies {
+    Auto,
+    Always,
+    Never,
+}
+
+fn ser_secret_opt<S: serde::Serializer>(
+    value: &Option<SecretString>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    // Settings are serialised only to feed figment's defaults; secrets have no default.
+    match value {
+        Some(_) => serializer.serialize_str("[redacted]"),
+        None => serializer.serialize_none(),
+    }
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            listen: "127.0.0.1:8080".to_owned(),
+            data_dir: PathBuf::from("./data"),
+            database_url: None,
+            database_pool_size: 8,
+            public_url: None,
+            jwt_secret: None,
+            log: LogSettings {
+                format: LogFormat::Human,
+                filter: "info".to_owned(),
+            },
+            mail: MailSettings {
+                transport: MailTransportKind::File,
+                from: "cloudseat <no-reply@cloudseat.localhost>".to_owned(),
+                outbox_dir: None,
+                smtp: SmtpSettings {
+                    host: "localhost".to_owned(),
+                    port: 587,
+                    security: SmtpSecurity::Starttls,
+                    username: None,
+                    password: None,
+                    timeout_secs: 10,
+                },
+                poll_interval_secs: 5,
+                max_attempts: 8,
+            },
+            security: SecuritySettings {
+                access_token_minutes: 15,
+                refresh_token_days: 30,
+                email_token_hours: 24,
+                max_failed_logins_per_account: 5,
+                max_failed_logins_per_ip: 30,
+                secure_cookies: SecureCookies::Auto,
+            },
+            max_body_bytes: 64 * 1024,
+            shutdown_timeout_secs: 30,
+            workers: None,
+        }
+    }
+}
+
+impl Settings {
+    /// Loads the layered configuration. `file` overrides the default `cloudseat.toml`
+    /// lookup; a missing default file is fine, a missing named file is an error.
+    pub fn load(file: Option<&Path>) -> Result<Settings, Box<figment::Error>> {
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        match file {
+            Some(path) => {
+                if !path.exists() {
+                    return Err(Box::new(figment::Error::from(format!(
+                        "configuration file {} does not exist",
+                        path.display()
+                    ))));
+                }
+                figment = figment.merge(Toml::file(path));
+            }
+            None => figment = figment.merge(Toml::file("cloudseat.toml")),
+        }
+        figment
+            .merge(Env::prefixed("CLOUDSEAT_").ignore(&["config"]).split("__"))
+            .extract()
+            .map_err(Box::new)
+    }
+
+    pub fn database_url(&self) -> String {
+        use secrecy::ExposeSecret;
+        match &self.database_url {
+            Some(url) => url.expose_secret().to_owned(),
+            None => format!("sqlite://{}", self.data_dir.join("cloudseat.db").display()),
+        }
+    }
+
+    pub fn outbox_dir(&self) -> PathBuf {
+        self.mail
+            .outbox_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("outbox"))
+    }
+
+    /// The public base URL without a trailing slash, for links in mail.
+    pub fn public_url(&self, bound: SocketAddr) -> String {
+        match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("http://{bound}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_need_nothing() {
+        let s = Settings::default();
+        assert_eq!(s.database_url(), "sqlite://./data/cloudseat.db");
+        assert_eq!(s.outbox_dir(), PathBuf::from("./data/outbox"));
+        assert_eq!(s.listen, "127.0.0.1:8080");
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail fixes the closure's error type
+    fn layers_file_then_environment() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "cloudseat.toml",
+                "listen = \"0.0.0.0:9000\"\n[mail]\nfrom = \"a <a@b.c>\"\n",
+            )?;
+            jail.set_env("CLOUDSEAT_LISTEN", "127.0.0.1:9100");
+            jail.set_env("CLOUDSEAT_MAIL__SMTP__PORT", "2525");
+            jail.set_env("CLOUDSEAT_DATABASE_URL", "postgres://u:secret@h/db");
+            let s = Settings::load(None).map_err(|e| *e)?;
+            assert_eq!(s.listen, "127.0.0.1:9100");
+            assert_eq!(s.mail.from, "a <a@b.c>");
+            assert_eq!(s.mail.smtp.port, 2525);
+            assert_eq!(s.database_url(), "postgres://u:secret@h/db");
+            assert!(!format!("{s:?}").contains("secret@"), "Debug leaks the URL");
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)]
+    fn unknown_keys_are_refused() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("cloudseat.toml", "lisen = \"x\"\n")?;
+            assert!(Settings::load(None).is_err());
+            Ok(())
+        });
+    }
+}

@@ -1,0 +1,130 @@
+//! Diesel table definitions, shared by both backends (see `migrations/sqlite` and
+//! `migrations/postgres`; `tests/api/schema.rs` proves the two agree).
+
+diesel::table! {
+    merchants (id) {
+        id -> Text,
+        name -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    accounts (id) {
+        id -> Text,
+        email -> Text,
+        password_hash -> Text,
+        role -> Text,
+        merchant_id -> Nullable<Text>,
+        display_name -> Text,
+        locale -> Text,
+        time_zone -> Text,
+        email_verified_at -> Nullable<Timestamp>,
+        password_changed_at -> Timestamp,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    agents (account_id) {
+        account_id -> Text,
+        status -> Text,
+        status_changed_at -> Timestamp,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (id) {
+        id -> Text,
+        account_id -> Text,
+        family_id -> Text,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    email_tokens (id) {
+        id -> Text,
+        account_id -> Text,
+        purpose -> Text,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    login_throttle (throttle_key) {
+        throttle_key -> Text,
+        failures -> Integer,
+        window_started_at -> Timestamp,
+        locked_until -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    outbox (id) {
+        id -> Text,
+        recipient -> Text,
+        subject -> Text,
+        body_text -> Text,
+        body_html -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        lease_until -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    audit_log (id) {
+        id -> Text,
+        actor_account_id -> Nullable<Text>,
+        action -> Text,
+        target_type -> Text,
+        target_id -> Nullable<Text>,
+        details -> Text,
+        request_id -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    lifecycle_events (id) {
+        id -> Text,
+        entity_type -> Text,
+        entity_id -> Text,
+        from_state -> Nullable<Text>,
+        to_state -> Text,
+        actor_account_id -> Nullable<Text>,
+        reason -> Nullable<Text>,
+        occurred_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(accounts -> merchants (merchant_id));
+diesel::joinable!(agents -> accounts (account_id));
+diesel::joinable!(refresh_tokens -> accounts (account_id));
+diesel::joinable!(email_tokens -> accounts (account_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    merchants,
+    accounts,
+    agents,
+    refresh_tokens,
+    email_tokens,
+    login_throttle,
+    outbox,
+    audit_log,
+    lifecycle_events,
+);

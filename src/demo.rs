@@ -1,0 +1,267 @@
+//! `cloudseat demo`: fills an empty database with a believable small world (two shops with
+//! staff, agents in every lifecycle state with their history, an admin) so that the pages
+//! show a living system. Every demo login shares one password, printed at the end.
+
+use chrono::{Duration, NaiveDateTime};
+
+use crate::accounts::model::{AccountId, AgentStatus, Locale, MerchantId, Role};
+use crate::accounts::store::{self, NewAccount};
+use crate::audit::{self, LifecycleEvent};
+use crate::db::{DbConn, now, write_transaction};
+
+pub const DEMO_PASSWORD: &str = "demo-harbour-lantern-2026";
+
+pub struct DemoLogin {
+    pub email: String,
+    pub role: Role,
+    pub note: String,
+}
+
+struct Person<'a> {
+    email: &'a str,
+    name: &'a str,
+    locale: Locale,
+    zone: &'a str,
+}
+
+/// The path each demo agent took through the lifecycle, oldest step first.
+fn history(status: AgentStatus) -> Vec<AgentStatus> {
+    use AgentStatus::*;
+    match status {
+        Applicant => vec![Applicant],
+        ExamPassed => vec![Applicant, ExamPassed],
+        InTrial => vec![Applicant, ExamPassed, InTrial],
+        Certified => vec![Applicant, ExamPassed, InTrial, Certified],
+        Suspended => vec![Applicant, ExamPassed, InTrial, Certified, Suspended],
+        Left => vec![Applicant, ExamPassed, InTrial, Certified, Left],
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    #[error("the database already has accounts; demo data only goes into an empty database")]
+    NotEmpty,
+    #[error(transparent)]
+    Db(#[from] diesel::result::Error),
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+fn insert_person(
+    conn: &mut DbConn,
+    p: &Person<'_>,
+    role: Role,
+    merchant: Option<&MerchantId>,
+    hash: &str,
+    at: NaiveDateTime,
+) -> Result<AccountId, DemoError> {
+    let id = AccountId::new();
+    store::insert_account(
+        conn,
+        &NewAccount {
+            id: &id,
+            email: p.email,
+            password_hash: hash,
+            role: role.as_str(),
+            merchant_id: merchant,
+            display_name: p.name,
+            locale: p.locale.as_str(),
+            time_zone: p.zone,
+            email_verified_at: Some(at),
+            password_changed_at: at,
+            created_at: at,
+            updated_at: at,
+        },
+    )?;
+    Ok(id)
+}
+
+pub fn fill(conn: &mut DbConn) -> Result<Vec<DemoLogin>, DemoError> {
+    use diesel::prelude::*;
+    let accounts: i64 = crate::db::schema::accounts::table
+        .count()
+        .get_result(conn)?;
+    if accounts > 0 {
+        return Err(DemoError::NotEmpty);
+    }
+    let hash = crate::auth::password::hash_blocking(DEMO_PASSWORD)?;
+    write_transaction(conn, |conn| {
+        let now = now();
+        let mut logins = Vec::new();
+
+        let admin = Person {
+            email: "admin@demo.cloudseat.localhost",
+            name: "Zhou Min 周敏",
+            locale: Locale::ZhCn,
+            zone: "Asia/Shanghai",
+        };
+        insert_person(
+            conn,
+            &admin,
+            Role::Admin,
+            None,
+            &hash,
+            now - Duration::days(400),
+        )?;
+        logins.push(DemoLogin {
+            email: admin.email.into(),
+            role: Role::Admin,
+            note: "platform admin".into(),
+        });
+
+        let shops = [
+            (
+                "Jade Garden Tea 茶语轩",
+                vec![
+                    Person {
+                        email: "owner@jadegarden.demo.cloudseat.localhost",
+                        name: "Chen Jing 陈静",
+                        locale: Locale::ZhCn,
+                        zone: "Asia/Shanghai",
+                    },
+                    Person {
+                        email: "service@jadegarden.demo.cloudseat.localhost",
+                        name: "Liu Yang 刘洋",
+                        locale: Locale::ZhCn,
+                        zone: "Asia/Shanghai",
+                    },
+                ],
+                320,
+            ),
+            (
+                "Northwind Outdoor 北风户外",
+                vec![Person {
+                    email: "ops@northwind.demo.cloudseat.localhost",
+                    name: "Emma Clarke",
+                    locale: Locale::En,
+                    zone: "Asia/Hong_Kong",
+                }],
+                90,
+            ),
+        ];
+        for (shop, staff, age_days) in shops {
+            let mid = MerchantId::new();
+            let joined = now - Duration::days(age_days);
+            store::insert_merchant(conn, &mid, shop, joined)?;
+            for person in staff {
+                insert_person(
+                    conn,
+                    &person,
+                    Role::MerchantStaff,
+                    Some(&mid),
+                    &hash,
+                    joined,
+                )?;
+                logins.push(DemoLogin {
+                    email: person.email.into(),
+                    role: Role::MerchantStaff,
+                    note: shop.into(),
+                });
+            }
+        }
+
+        let agents = [
+            (
+                "wang.fang",
+                "Wang Fang 王芳",
+                AgentStatus::Certified,
+                210,
+                Locale::ZhCn,
+            ),
+            (
+                "li.na",
+                "Li Na 李娜",
+                AgentStatus::Certified,
+                150,
+                Locale::ZhCn,
+            ),
+            (
+                "zhang.wei",
+                "Zhang Wei 张伟",
+                AgentStatus::Certified,
+                95,
+                Locale::ZhCn,
+            ),
+            (
+                "sun.li",
+                "Sun Li 孙丽",
+                AgentStatus::InTrial,
+                20,
+                Locale::ZhCn,
+            ),
+            (
+                "huang.lei",
+                "Huang Lei 黄磊",
+                AgentStatus::ExamPassed,
+                12,
+                Locale::ZhCn,
+            ),
+            (
+                "zhao.min",
+                "Zhao Min 赵敏",
+                AgentStatus::Applicant,
+                3,
+                Locale::ZhCn,
+            ),
+            (
+                "maria.santos",
+                "Maria Santos",
+                AgentStatus::Applicant,
+                1,
+                Locale::En,
+            ),
+            (
+                "liu.hao",
+                "Liu Hao 刘浩",
+                AgentStatus::Suspended,
+                180,
+                Locale::ZhCn,
+            ),
+            (
+                "chen.xin",
+                "Chen Xin 陈欣",
+                AgentStatus::Left,
+                260,
+                Locale::ZhCn,
+            ),
+        ];
+        for (handle, name, status, age_days, locale) in agents {
+            let email = format!("{handle}@agents.demo.cloudseat.localhost");
+            let joined = now - Duration::days(age_days);
+            let person = Person {
+                email: &email,
+                name,
+                locale,
+                zone: "Asia/Shanghai",
+            };
+            let id = insert_person(conn, &person, Role::Agent, None, &hash, joined)?;
+            let steps = history(status);
+            // Spread the steps over the agent's time with us, the last one a few days ago.
+            let span = Duration::days(age_days.max(1));
+            let mut previous: Option<AgentStatus> = None;
+            for (i, step) in steps.iter().enumerate() {
+                let at = joined + span * i as i32 / steps.len() as i32;
+                audit::record_lifecycle(
+                    conn,
+                    LifecycleEvent {
+                        entity_type: "agent",
+                        entity_id: id.as_str(),
+                        from_state: previous.map(|p| p.as_str()),
+                        to_state: step.as_str(),
+                        actor: Some(&id),
+                        reason: Some("demo history"),
+                    },
+                    at,
+                )?;
+                previous = Some(*step);
+            }
+            store::insert_agent(conn, &id, status.as_str(), joined)?;
+            logins.push(DemoLogin {
+                email,
+                role: Role::Agent,
+                note: status.as_str().into(),
+            });
+        }
+        Ok(logins)
+    })
+}

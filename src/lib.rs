@@ -1,0 +1,21 @@
+//! cloudseat: a crowdsourced customer-service marketplace and workforce manager.
+//!
+//! Modules by domain (`accounts`, and later `seats`, `certification`, `shifts`, `chat`,
+//! `quality`, `payroll`, `analytics`), each with its pure model, its store and its routes;
+//! shared infrastructure beside them (`config`, `db`, `auth`, `error`, `mail`, `web`).
+//! See `README.md` for running it and DESIGN.md for the picture.
+
+rust_i18n::i18n!("src/web/locales", fallback = "en");
+
+pub mod accounts;
+pub mod admin;
+pub mod audit;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod error;
+pub mod mail;
+pub mod startup;
+pub mod state;
+pub mod web;

@@ -1,0 +1,153 @@
+//! Mail bodies: every mail is a greeting, a few paragraphs, at most one action link and a
+//! footer, rendered as plain text and as HTML (askama escapes the HTML part) in the
+//! recipient's language.
+
+use askama::Template;
+
+use super::OutgoingMail;
+use crate::accounts::model::Locale;
+use crate::web::i18n::t;
+
+/// What a mail says, before it is put into words.
+#[derive(Debug, Clone)]
+pub enum MailKind {
+    VerifyEmail { link: String },
+    PasswordReset { link: String },
+    PasswordChanged,
+    AdminInvite { link: String, invited_by: String },
+    StaffInvite { link: String, merchant: String },
+}
+
+#[derive(Template)]
+#[template(path = "mail/body.txt")]
+struct TextBody<'a> {
+    greeting: &'a str,
+    paragraphs: &'a [String],
+    action: Option<(&'a str, &'a str)>,
+    footer: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "mail/body.html")]
+struct HtmlBody<'a> {
+    lang: &'a str,
+    subject: &'a str,
+    greeting: &'a str,
+    paragraphs: &'a [String],
+    action: Option<(&'a str, &'a str)>,
+    footer: &'a str,
+}
+
+pub fn render(
+    to: &str,
+    name: &str,
+    locale: Locale,
+    kind: &MailKind,
+) -> anyhow::Result<OutgoingMail> {
+    let l = locale;
+    let (subject, paragraphs, action): (String, Vec<String>, Option<(String, &str)>) = match kind {
+        MailKind::VerifyEmail { link } => (
+            t(l, "mail.verify.subject").into_owned(),
+            vec![
+                t(l, "mail.verify.body").into_owned(),
+                t(l, "mail.link_expires").into_owned(),
+            ],
+            Some((t(l, "mail.verify.action").into_owned(), link.as_str())),
+        ),
+        MailKind::PasswordReset { link } => (
+            t(l, "mail.reset.subject").into_owned(),
+            vec![
+                t(l, "mail.reset.body").into_owned(),
+                t(l, "mail.reset.ignore").into_owned(),
+            ],
+            Some((t(l, "mail.reset.action").into_owned(), link.as_str())),
+        ),
+        MailKind::PasswordChanged => (
+            t(l, "mail.changed.subject").into_owned(),
+            vec![t(l, "mail.changed.body").into_owned()],
+            None,
+        ),
+        MailKind::AdminInvite { link, invited_by } => (
+            t(l, "mail.admin_invite.subject").into_owned(),
+            vec![crate::web::i18n::t_with(
+                l,
+                "mail.admin_invite.body",
+                &[("by", invited_by)],
+            )],
+            Some((t(l, "mail.set_password").into_owned(), link.as_str())),
+        ),
+        MailKind::StaffInvite { link, merchant } => (
+            crate::web::i18n::t_with(l, "mail.staff_invite.subject", &[("merchant", merchant)]),
+            vec![crate::web::i18n::t_with(
+                l,
+                "mail.staff_invite.body",
+                &[("merchant", merchant)],
+            )],
+            Some((t(l, "mail.set_password").into_owned(), link.as_str())),
+        ),
+    };
+    let greeting = crate::web::i18n::t_with(l, "mail.greeting", &[("name", name)]);
+    let footer = t(l, "mail.footer");
+    let action_ref = action.as_ref().map(|(label, url)| (label.as_str(), *url));
+    let text = TextBody {
+        greeting: &greeting,
+        paragraphs: &paragraphs,
+        action: action_ref,
+        footer: &footer,
+    }
+    .render()?;
+    let html = HtmlBody {
+        lang: l.as_str(),
+        subject: &subject,
+        greeting: &greeting,
+        paragraphs: &paragraphs,
+        action: action_ref,
+        footer: &footer,
+    }
+    .render()?;
+    Ok(OutgoingMail {
+        to: to.to_owned(),
+        subject,
+        text,
+        html,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_both_languages_and_escapes_html() {
+        let kind = MailKind::VerifyEmail {
+            link: "http://x/verify-email?token=abc&x=1".into(),
+        };
+        let en = render("a@b.cn", "<Li>", Locale::En, &kind).unwrap();
+        assert!(en.subject.contains("Confirm"), "{}", en.subject);
+        assert!(en.text.contains("http://x/verify-email?token=abc&x=1"));
+        assert!(
+            en.text.contains("<Li>"),
+            "plain text keeps the name as typed"
+        );
+        assert!(!en.html.contains("<Li>"), "HTML escapes the name");
+        assert!(
+            en.html.contains("&#60;Li&#62;") || en.html.contains("&lt;Li&gt;"),
+            "{}",
+            en.html
+        );
+        assert!(en.html.contains("lang=\"en\""));
+        let zh = render("a@b.cn", "王芳", Locale::ZhCn, &kind).unwrap();
+        assert!(zh.subject.contains("邮箱"), "{}", zh.subject);
+        assert!(zh.text.contains("王芳"));
+    }
+
+    #[test]
+    fn builds_a_multipart_message_with_utf8_subject() {
+        let mail = render("a@b.cn", "王芳", Locale::ZhCn, &MailKind::PasswordChanged).unwrap();
+        let from = "cloudseat <no-reply@cloudseat.localhost>".parse().unwrap();
+        let message = super::super::Mailer::build(&from, &mail).unwrap();
+        let raw = String::from_utf8(message.formatted()).unwrap();
+        assert!(raw.contains("Subject: =?utf-8?"), "{raw}");
+        assert!(raw.contains("multipart/alternative"));
+    }
+}

@@ -1,0 +1,212 @@
+//! Building and running the service, in one place that `main` and every integration test
+//! call alike: `Application::build(settings)` binds (port 0 picks a free one), migrates,
+//! starts the outbox sender, and reports where it listens.
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::middleware::{DefaultHeaders, from_fn};
+use actix_web::{App, HttpServer, web};
+use anyhow::Context;
+use lettre::message::Mailbox;
+use secrecy::ExposeSecret;
+use tokio::sync::{Notify, watch};
+use tracing_actix_web::TracingLogger;
+use utoipa::OpenApi;
+use utoipa_actix_web::AppExt;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::auth::jwt::JwtKeys;
+use crate::config::Settings;
+use crate::db::Db;
+use crate::mail::Mailer;
+use crate::mail::sender::OutboxSender;
+use crate::state::AppState;
+use crate::web::metrics::Metrics;
+use crate::web::telemetry::RootSpan;
+
+pub struct Application {
+    address: SocketAddr,
+    server: Server,
+    sender: OutboxSender,
+    sender_task: tokio::task::JoinHandle<()>,
+    stop_sender: watch::Sender<bool>,
+    pub db: Db,
+    pub public_url: String,
+}
+
+/// Reads the JWT key from the settings, or from `<data_dir>/jwt-secret`, creating that
+/// file (owner-only) on first start so sessions survive restarts.
+fn jwt_secret(settings: &Settings) -> anyhow::Result<Vec<u8>> {
+    if let Some(secret) = &settings.jwt_secret {
+        let bytes = secret.expose_secret().as_bytes().to_vec();
+        anyhow::ensure!(bytes.len() >= 32, "jwt_secret must be at least 32 bytes");
+        return Ok(bytes);
+    }
+    let path = settings.data_dir.join("jwt-secret");
+    if path.exists() {
+        let secret = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        return Ok(secret.trim().as_bytes().to_vec());
+    }
+    std::fs::create_dir_all(&settings.data_dir)
+        .with_context(|| format!("cannot create {}", settings.data_dir.display()))?;
+    let secret = format!(
+        "{}{}",
+        crate::auth::tokens::generate(),
+        crate::auth::tokens::generate()
+    );
+    write_private(&path, &secret)?;
+    Ok(secret.into_bytes())
+}
+
+fn write_private(path: &Path, content: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    file.write_all(content.as_bytes())?;
+    Ok(())
+}
+
+impl Application {
+    /// Builds the service with the mailer the settings describe.
+    pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        let mailer = Mailer::from_settings(&settings.mail, settings.outbox_dir())?;
+        Self::build_with_mailer(settings, mailer).await
+    }
+
+    pub async fn build_with_mailer(
+        settings: Settings,
+        mailer: Mailer,
+    ) -> anyhow::Result<Application> {
+        let database_url = settings.database_url();
+        let db = Db::connect(&database_url, settings.database_pool_size).with_context(|| {
+            format!(
+                "cannot open the database {}",
+                crate::db::redact_url(&database_url)
+            )
+        })?;
+        let migrate_db = db.clone();
+        let applied = tokio::task::spawn_blocking(move || migrate_db.migrate()).await??;
+        if !applied.is_empty() {
+            tracing::info!(migrations = ?applied, "applied database migrations");
+        }
+        tokio::task::spawn_blocking(crate::auth::password::warm_up).await?;
+
+        let listener = TcpListener::bind(&settings.listen)
+            .with_context(|| format!("cannot listen on {}", settings.listen))?;
+        let address = listener.local_addr()?;
+        let public_url = settings.public_url(address);
+        let secret = jwt_secret(&settings)?;
+        let from: Mailbox = settings
+            .mail
+            .from
+            .parse()
+            .with_context(|| format!("mail.from {:?} is not a mailbox", settings.mail.from))?;
+
+        let wake = Arc::new(Notify::new());
+        let settings = Arc::new(settings);
+        let state = web::Data::new(AppState {
+            db: db.clone(),
+            jwt: JwtKeys::new(
+                &secret,
+                chrono::Duration::minutes(settings.security.access_token_minutes),
+            ),
+            settings: settings.clone(),
+            public_url: public_url.clone(),
+            outbox_wake: wake.clone(),
+            metrics: Arc::new(Metrics::new()?),
+        });
+
+        let sender = OutboxSender::new(
+            db.clone(),
+            mailer,
+            from,
+            wake,
+            Duration::from_secs(settings.mail.poll_interval_secs.max(1)),
+            settings.mail.max_attempts,
+        );
+        let (stop_sender, stop_rx) = watch::channel(false);
+        let sender_task = tokio::spawn(sender.clone().run(stop_rx));
+
+        let max_body = settings.max_body_bytes;
+        let mut server = HttpServer::new(move || {
+            let (app, api) = App::new()
+                .into_utoipa_app()
+                .openapi(crate::web::openapi::ApiDoc::openapi())
+                .app_data(state.clone())
+                .configure(crate::accounts::routes::configure)
+                .configure(crate::admin::configure)
+                .configure(crate::web::health::configure)
+                .configure(crate::web::assets::configure)
+                .configure(crate::web::pages::configure)
+                .split_for_parts();
+            app.configure(|cfg| crate::web::extractor_configs(cfg, max_body))
+                .service(SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", api))
+                .default_service(web::to(crate::web::not_found))
+                .wrap(from_fn(crate::web::metrics::record))
+                .wrap(
+                    DefaultHeaders::new()
+                        .add(("X-Content-Type-Options", "nosniff"))
+                        .add(("X-Frame-Options", "DENY"))
+                        .add(("Referrer-Policy", "same-origin")),
+                )
+                .wrap(from_fn(crate::web::request_id_scope))
+                .wrap(TracingLogger::<RootSpan>::new())
+        })
+        .shutdown_timeout(settings.shutdown_timeout_secs)
+        .listen(listener)?;
+        if let Some(workers) = settings.workers {
+            server = server.workers(workers.max(1));
+        }
+        let server = server.run();
+
+        Ok(Application {
+            address,
+            server,
+            sender,
+            sender_task,
+            stop_sender,
+            db,
+            public_url,
+        })
+    }
+
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    pub fn port(&self) -> u16 {
+        self.address.port()
+    }
+
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until SIGINT/SIGTERM (or [`ServerHandle::stop`]): in-flight requests get the
+    /// shutdown timeout to finish, then the outbox sender stops after the mail in hand and
+    /// makes one last pass over what is due. Mail it cannot send stays in the outbox.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let served = self.server.await;
+        tracing::info!("HTTP server stopped; flushing the outbox");
+        let _ = self.stop_sender.send(true);
+        let _ = self.sender_task.await;
+        match tokio::time::timeout(Duration::from_secs(10), self.sender.drain()).await {
+            Ok(n) => tracing::info!(delivered = n, "outbox flushed"),
+            Err(_) => tracing::warn!("outbox flush timed out; the rest stays queued"),
+        }
+        served.context("the HTTP server failed")
+    }
+}

@@ -1,0 +1,33 @@
+//! The stylesheet and the little JavaScript the pages use, compiled into the binary.
+
+use actix_web::http::header;
+use actix_web::{HttpResponse, get};
+use utoipa_actix_web::service_config::ServiceConfig;
+
+const APP_CSS: &str = include_str!("static/app.css");
+const APP_JS: &str = include_str!("static/app.js");
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(app_css).service(app_js);
+}
+
+fn asset(content_type: &'static str, body: &'static str) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, content_type))
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(body)
+}
+
+/// The stylesheet.
+#[utoipa::path(tag = "pages", responses((status = 200, content_type = "text/css", body = String)))]
+#[get("/static/app.css")]
+async fn app_css() -> HttpResponse {
+    asset("text/css; charset=utf-8", APP_CSS)
+}
+
+/// Progressive enhancements for the pages.
+#[utoipa::path(tag = "pages", responses((status = 200, content_type = "text/javascript", body = String)))]
+#[get("/static/app.js")]
+async fn app_js() -> HttpResponse {
+    asset("text/javascript; charset=utf-8", APP_JS)
+}

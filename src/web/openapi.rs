@@ -1,0 +1,42 @@
+//! The OpenAPI 3.1 document. Paths are collected from the handlers themselves
+//! (utoipa-actix-web registers a handler and its documentation in one call), so a route
+//! cannot be served without being described; `tests/api/openapi.rs` checks the rest.
+
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "cloudseat",
+        description = "Customer-service seat marketplace and workforce manager. Errors are \
+            `application/problem+json` with a stable `code`; lists take `limit` and `cursor`.",
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "auth", description = "Registration, sign-in and sessions"),
+        (name = "accounts", description = "The signed-in account"),
+        (name = "merchants", description = "Shops and their staff"),
+        (name = "admin", description = "Platform administration"),
+        (name = "operations", description = "Health and metrics"),
+        (name = "pages", description = "Server-rendered HTML pages"),
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
