@@ -68,6 +68,8 @@ pub struct MailSettings {
     pub poll_interval_secs: u64,
     /// After this many failed attempts a mail is marked failed and shown to admins.
     pub max_attempts: i32,
+    /// The first retry delay in seconds; it doubles with each failure, up to an hour.
+    pub retry_base_secs: i64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -160,6 +162,7 @@ impl Default for Settings {
                 },
                 poll_interval_secs: 5,
                 max_attempts: 8,
+                retry_base_secs: 30,
             },
             security: SecuritySettings {
                 access_token_minutes: 15,

@@ -136,6 +136,7 @@ impl Application {
             wake,
             Duration::from_secs(settings.mail.poll_interval_secs.max(1)),
             settings.mail.max_attempts,
+            chrono::Duration::seconds(settings.mail.retry_base_secs.max(1)),
         );
         let (stop_sender, stop_rx) = watch::channel(false);
         let sender_task = tokio::spawn(sender.clone().run(stop_rx));

@@ -90,10 +90,11 @@ pub fn enqueue(conn: &mut DbConn, mail: &OutgoingMail, now: NaiveDateTime) -> Qu
     Ok(id)
 }
 
-/// Delay before attempt `attempts + 1`, after `attempts` failures: 30 s doubling to 1 h.
-pub fn backoff(attempts: i32) -> Duration {
+/// Delay before attempt `attempts + 1`, after `attempts` failures: `base` doubling up to
+/// an hour (30 s, 1 min, 2 min ... with the default base).
+pub fn backoff(attempts: i32, base: Duration) -> Duration {
     let exponent = (attempts.max(1) - 1).min(12) as u32;
-    (Duration::seconds(30) * 2_i32.pow(exponent)).min(Duration::hours(1))
+    (base * 2_i32.pow(exponent)).min(Duration::hours(1))
 }
 
 /// Leases up to `limit` due mails to this sender for `lease`, so that two senders (two
@@ -158,6 +159,7 @@ pub fn mark_attempt_failed(
     error: &str,
     now: NaiveDateTime,
     max_attempts: i32,
+    retry_base: Duration,
 ) -> QueryResult<()> {
     let attempts = row.attempts + 1;
     let status = if attempts >= max_attempts {
@@ -170,7 +172,7 @@ pub fn mark_attempt_failed(
         .set((
             outbox::status.eq(status),
             outbox::attempts.eq(attempts),
-            outbox::next_attempt_at.eq(now + backoff(attempts)),
+            outbox::next_attempt_at.eq(now + backoff(attempts, retry_base)),
             outbox::lease_until.eq(None::<NaiveDateTime>),
             outbox::last_error.eq(Some(error)),
         ))
@@ -231,19 +233,22 @@ mod tests {
 
     #[test]
     fn backoff_doubles_from_thirty_seconds_to_an_hour() {
-        assert_eq!(backoff(1), Duration::seconds(30));
-        assert_eq!(backoff(2), Duration::seconds(60));
-        assert_eq!(backoff(3), Duration::seconds(120));
-        assert_eq!(backoff(8), Duration::seconds(3840).min(Duration::hours(1)));
-        assert_eq!(backoff(50), Duration::hours(1));
+        let base = Duration::seconds(30);
+        assert_eq!(backoff(1, base), Duration::seconds(30));
+        assert_eq!(backoff(2, base), Duration::seconds(60));
+        assert_eq!(backoff(3, base), Duration::seconds(120));
+        assert_eq!(backoff(7, base), Duration::seconds(1920));
+        assert_eq!(backoff(8, base), Duration::hours(1));
+        assert_eq!(backoff(50, base), Duration::hours(1));
     }
 
     proptest! {
         #[test]
-        fn backoff_is_monotonic_and_bounded(a in 0i32..100) {
-            prop_assert!(backoff(a) <= backoff(a + 1));
-            prop_assert!(backoff(a) <= Duration::hours(1));
-            prop_assert!(backoff(a) >= Duration::seconds(30));
+        fn backoff_is_monotonic_and_bounded(a in 0i32..100, base_secs in 1i64..600) {
+            let base = Duration::seconds(base_secs);
+            prop_assert!(backoff(a, base) <= backoff(a + 1, base));
+            prop_assert!(backoff(a, base) <= Duration::hours(1));
+            prop_assert!(backoff(a, base) >= base.min(Duration::hours(1)));
         }
     }
 }

@@ -18,6 +18,7 @@ pub struct OutboxSender {
     wake: Arc<Notify>,
     poll_interval: Duration,
     max_attempts: i32,
+    retry_base: chrono::Duration,
 }
 
 impl OutboxSender {
@@ -28,6 +29,7 @@ impl OutboxSender {
         wake: Arc<Notify>,
         poll_interval: Duration,
         max_attempts: i32,
+        retry_base: chrono::Duration,
     ) -> Self {
         OutboxSender {
             db,
@@ -36,6 +38,7 @@ impl OutboxSender {
             wake,
             poll_interval,
             max_attempts,
+            retry_base,
         }
     }
 
@@ -100,6 +103,7 @@ impl OutboxSender {
         };
         let id = row.id.clone();
         let max_attempts = self.max_attempts;
+        let retry_base = self.retry_base;
         let ok = result.is_ok();
         let recorded = match result {
             Ok(()) => {
@@ -113,7 +117,14 @@ impl OutboxSender {
                 tracing::warn!(outbox_id = %id, attempt = row.attempts + 1, error = %error, "mail delivery failed");
                 self.db
                     .run(move |conn| {
-                        outbox::mark_attempt_failed(conn, &row, &error, now(), max_attempts)
+                        outbox::mark_attempt_failed(
+                            conn,
+                            &row,
+                            &error,
+                            now(),
+                            max_attempts,
+                            retry_base,
+                        )
                     })
                     .await
             }

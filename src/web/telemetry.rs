@@ -51,8 +51,10 @@ where
 {
     let filter = EnvFilter::try_new(&settings.filter)
         .map_err(|e| anyhow::anyhow!("invalid log filter {:?}: {e}", settings.filter))?;
+    // Closing a request span logs it with its duration: that line is the access log.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
         .with_writer(writer);
     let result = match settings.format {
         LogFormat::Human => builder.try_init(),

@@ -1,0 +1,488 @@
+//! The test harness: every test gets its own running server (random port), its own
+//! database (a SQLite file, or a fresh database on the PostgreSQL server that
+//! `scripts/test` starts) and its own real SMTP listener.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use cloudseat::config::{MailTransportKind, SecureCookies, Settings, SmtpSecurity};
+use cloudseat::db::{Db, DbConn};
+use cloudseat::startup::Application;
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, PgConnection};
+use reqwest::StatusCode;
+use secrecy::SecretString;
+use serde_json::{Value, json};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Generates one test per backend from one body: `mod name { fn sqlite(); fn postgres(); }`.
+#[macro_export]
+macro_rules! both_backends {
+    ($(async fn $name:ident($app:ident) $body:block)*) => {
+        $(
+            mod $name {
+                #[allow(unused_imports)]
+                use super::*;
+                async fn run($app: $crate::helpers::TestApp) $body
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    run($crate::helpers::spawn_app($crate::helpers::Backend::Sqlite).await).await
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    run($crate::helpers::spawn_app($crate::helpers::Backend::Postgres).await).await
+                }
+            }
+        )*
+    };
+}
+
+pub const PASSWORD: &str = "violet-harbour-lantern-42";
+pub const JWT_SECRET: &str = "integration-test-secret-0123456789-abcdef";
+
+/// A received mail, parsed.
+#[derive(Debug, Clone)]
+pub struct Mail {
+    pub to: Vec<String>,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+    pub raw: Vec<u8>,
+}
+
+impl Mail {
+    /// The first link in the text part that contains `needle`.
+    pub fn link(&self, needle: &str) -> String {
+        self.text
+            .split_whitespace()
+            .find(|w| w.starts_with("http") && w.contains(needle))
+            .unwrap_or_else(|| panic!("no link with {needle} in {}", self.text))
+            .to_owned()
+    }
+
+    pub fn token(&self) -> String {
+        let link = self.link("token=");
+        link.split("token=").nth(1).unwrap().to_owned()
+    }
+}
+
+/// A real SMTP server (mailin-embedded) on a random loopback port.
+#[derive(Clone, Default)]
+pub struct SmtpSink {
+    received: Arc<Mutex<Vec<Mail>>>,
+    pub port: u16,
+}
+
+#[derive(Clone)]
+struct SinkHandler {
+    received: Arc<Mutex<Vec<Mail>>>,
+    to: Vec<String>,
+    data: Vec<u8>,
+}
+
+impl mailin_embedded::Handler for SinkHandler {
+    fn mail(
+        &mut self,
+        _ip: std::net::IpAddr,
+        _domain: &str,
+        _from: &str,
+    ) -> mailin_embedded::Response {
+        self.to.clear();
+        self.data.clear();
+        mailin_embedded::response::OK
+    }
+
+    fn rcpt(&mut self, to: &str) -> mailin_embedded::Response {
+        self.to.push(to.to_owned());
+        mailin_embedded::response::OK
+    }
+
+    fn data(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        self.data.extend_from_slice(buf);
+        Ok(())
+    }
+
+    fn data_end(&mut self) -> mailin_embedded::Response {
+        let parsed = mail_parser::MessageParser::default()
+            .parse(&self.data)
+            .expect("the service sent an unparseable mail");
+        let mail = Mail {
+            to: self.to.clone(),
+            subject: parsed.subject().unwrap_or_default().to_owned(),
+            text: parsed
+                .body_text(0)
+                .map(|t| t.into_owned())
+                .unwrap_or_default(),
+            html: parsed
+                .body_html(0)
+                .map(|t| t.into_owned())
+                .unwrap_or_default(),
+            raw: self.data.clone(),
+        };
+        self.received.lock().unwrap().push(mail);
+        mailin_embedded::response::OK
+    }
+}
+
+impl SmtpSink {
+    pub fn start() -> SmtpSink {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let handler = SinkHandler {
+            received: received.clone(),
+            to: Vec::new(),
+            data: Vec::new(),
+        };
+        let mut server = mailin_embedded::Server::new(handler);
+        server
+            .with_name("sink.test")
+            .with_ssl(mailin_embedded::SslConfig::None)
+            .unwrap()
+            .with_num_threads(2)
+            .with_tcp_listener(listener);
+        std::thread::spawn(move || {
+            let _ = server.serve();
+        });
+        SmtpSink { received, port }
+    }
+
+    pub fn all(&self) -> Vec<Mail> {
+        self.received.lock().unwrap().clone()
+    }
+
+    /// Waits (up to 10 s) for a mail to `to` whose subject contains `subject`.
+    pub async fn wait_for(&self, to: &str, subject: &str) -> Mail {
+        for _ in 0..200 {
+            if let Some(m) = self
+                .all()
+                .into_iter()
+                .find(|m| m.to.iter().any(|t| t.contains(to)) && m.subject.contains(subject))
+            {
+                return m;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!(
+            "no mail to {to} about {subject:?}; got {:?}",
+            self.all()
+                .iter()
+                .map(|m| (&m.to, &m.subject))
+                .collect::<Vec<_>>()
+        );
+    }
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub port: u16,
+    pub backend: Backend,
+    pub db_url: String,
+    pub db: Db,
+    pub smtp: SmtpSink,
+    pub api: reqwest::Client,
+    pub data_dir: tempfile::TempDir,
+    pub handle: actix_web::dev::ServerHandle,
+}
+
+/// A fresh, empty PostgreSQL database on the test server.
+pub fn postgres_database() -> String {
+    let base = std::env::var("CLOUDSEAT_TEST_POSTGRES_URL").expect(
+        "CLOUDSEAT_TEST_POSTGRES_URL is not set: run the suite with scripts/test, which starts PostgreSQL",
+    );
+    let name = format!("cs_test_{}", uuid::Uuid::new_v4().simple());
+    let mut admin =
+        PgConnection::establish(&base).expect("cannot reach the test PostgreSQL server");
+    admin
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .expect("cannot create a test database");
+    let (prefix, _) = base.rsplit_once('/').expect("URL has a database path");
+    format!("{prefix}/{name}")
+}
+
+pub fn database_url(backend: Backend, dir: &std::path::Path) -> String {
+    match backend {
+        Backend::Sqlite => format!("sqlite://{}", dir.join("cloudseat.db").display()),
+        Backend::Postgres => postgres_database(),
+    }
+}
+
+pub fn test_settings(backend: Backend, dir: &std::path::Path, smtp_port: u16) -> Settings {
+    let mut s = Settings::default();
+    s.listen = "127.0.0.1:0".into();
+    s.data_dir = dir.to_owned();
+    s.database_url = Some(SecretString::from(database_url(backend, dir)));
+    s.database_pool_size = 4;
+    s.jwt_secret = Some(SecretString::from(JWT_SECRET.to_owned()));
+    s.mail.transport = MailTransportKind::Smtp;
+    s.mail.smtp.host = "127.0.0.1".into();
+    s.mail.smtp.port = smtp_port;
+    s.mail.smtp.security = SmtpSecurity::None;
+    s.mail.smtp.timeout_secs = 5;
+    s.mail.poll_interval_secs = 1;
+    s.mail.retry_base_secs = 1;
+    s.security.secure_cookies = SecureCookies::Never;
+    s.workers = Some(2);
+    s.shutdown_timeout_secs = 1;
+    s
+}
+
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, |_| {}).await
+}
+
+pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    let smtp = SmtpSink::start();
+    let data_dir = tempfile::tempdir().unwrap();
+    let mut settings = test_settings(backend, data_dir.path(), smtp.port);
+    tweak(&mut settings);
+    start(backend, settings, smtp, data_dir).await
+}
+
+pub async fn start(
+    backend: Backend,
+    settings: Settings,
+    smtp: SmtpSink,
+    data_dir: tempfile::TempDir,
+) -> TestApp {
+    let db_url = settings.database_url();
+    let app = Application::build(settings)
+        .await
+        .expect("the service failed to start");
+    let port = app.port();
+    let handle = app.handle();
+    let db = app.db.clone();
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address: format!("http://127.0.0.1:{port}"),
+        port,
+        backend,
+        db_url,
+        db,
+        smtp,
+        api: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        data_dir,
+        handle,
+    }
+}
+
+/// A signed-in account as the tests use it.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub email: String,
+    pub access: String,
+    pub refresh: String,
+    pub account: Value,
+}
+
+impl Session {
+    pub fn id(&self) -> String {
+        self.account["id"].as_str().unwrap().to_owned()
+    }
+
+    pub fn merchant_id(&self) -> String {
+        self.account["merchant"]["id"].as_str().unwrap().to_owned()
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.api
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn get_as(&self, path: &str, token: &str) -> reqwest::Response {
+        self.api
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn post_as(&self, path: &str, token: &str, body: &Value) -> reqwest::Response {
+        self.api
+            .post(self.url(path))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub fn unique_email(&self, who: &str) -> String {
+        format!(
+            "{who}.{}@example.com",
+            &uuid::Uuid::new_v4().simple().to_string()[..8]
+        )
+    }
+
+    pub async fn register_agent(&self, email: &str, name: &str) -> Value {
+        let res = self
+            .post_json(
+                "/api/auth/register",
+                &json!({"role": "agent", "email": email, "password": PASSWORD, "display_name": name}),
+            )
+            .await;
+        assert_eq!(
+            res.status(),
+            StatusCode::CREATED,
+            "{}",
+            res.text().await.unwrap()
+        );
+        res.json().await.unwrap()
+    }
+
+    pub async fn register_merchant(&self, email: &str, shop: &str) -> Value {
+        let res = self
+            .post_json(
+                "/api/auth/register",
+                &json!({"role": "merchant", "email": email, "password": PASSWORD,
+                        "display_name": "Shop Owner", "merchant_name": shop}),
+            )
+            .await;
+        assert_eq!(
+            res.status(),
+            StatusCode::CREATED,
+            "{}",
+            res.text().await.unwrap()
+        );
+        res.json().await.unwrap()
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> reqwest::Response {
+        self.post_json(
+            "/api/auth/login",
+            &json!({"email": email, "password": password}),
+        )
+        .await
+    }
+
+    pub async fn session(&self, email: &str) -> Session {
+        let res = self.login(email, PASSWORD).await;
+        assert_eq!(
+            res.status(),
+            StatusCode::OK,
+            "{}",
+            res.text().await.unwrap()
+        );
+        let body: Value = res.json().await.unwrap();
+        Session {
+            email: email.to_owned(),
+            access: body["access_token"].as_str().unwrap().to_owned(),
+            refresh: body["refresh_token"].as_str().unwrap().to_owned(),
+            account: body["account"].clone(),
+        }
+    }
+
+    pub async fn agent(&self, name: &str) -> Session {
+        let email = self.unique_email(name);
+        self.register_agent(&email, name).await;
+        self.session(&email).await
+    }
+
+    pub async fn merchant(&self, shop: &str) -> Session {
+        let email = self.unique_email("shop");
+        self.register_merchant(&email, shop).await;
+        self.session(&email).await
+    }
+
+    /// Admins are made on the command line; the tests make them the same way.
+    pub async fn admin(&self) -> Session {
+        let email = self.unique_email("admin");
+        let db = self.db.clone();
+        let e = email.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = db.get_blocking().unwrap();
+            cloudseat::accounts::service::create_admin_blocking(
+                &mut conn,
+                &e,
+                "Test Admin",
+                PASSWORD,
+            )
+            .unwrap();
+        })
+        .await
+        .unwrap();
+        self.session(&email).await
+    }
+
+    /// Runs a query on the app's database (for assertions about what is stored).
+    pub async fn with_db<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut DbConn) -> T + Send + 'static,
+    ) -> T {
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = db.get_blocking().unwrap();
+            f(&mut conn)
+        })
+        .await
+        .unwrap()
+    }
+
+    pub async fn count(&self, table: &'static str) -> i64 {
+        use diesel::RunQueryDsl;
+        #[derive(diesel::QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        self.with_db(move |c| {
+            diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {table}"))
+                .get_result::<Count>(c)
+                .unwrap()
+                .n
+        })
+        .await
+    }
+}
+
+/// Asserts a problem response and returns its body.
+pub async fn problem(res: reqwest::Response, status: u16, code: &str) -> Value {
+    assert_eq!(res.status().as_u16(), status, "unexpected status");
+    let ct = res
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    assert_eq!(ct, "application/problem+json");
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["code"], code, "{body}");
+    assert_eq!(body["status"], status);
+    body
+}
+
+/// The field codes of a validation problem.
+pub fn field_codes(body: &Value) -> Vec<(String, String)> {
+    body["errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .map(|e| {
+                    (
+                        e["field"].as_str().unwrap().to_owned(),
+                        e["code"].as_str().unwrap().to_owned(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}

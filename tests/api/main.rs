@@ -1,0 +1,13 @@
+//! One integration test binary (faster to build than one per file), a module per feature.
+//! Tests that touch storage run on SQLite and on PostgreSQL via `both_backends!`.
+
+mod helpers;
+
+mod auth;
+mod authz;
+mod bad_input;
+mod mail;
+mod migrations;
+mod openapi;
+mod operations;
+mod pages;
