@@ -178,6 +178,7 @@ impl SmtpSink {
     }
 }
 
+#[allow(dead_code)] // some fields serve only the e2e binary, which shares this file
 pub struct TestApp {
     pub address: String,
     pub port: u16,
@@ -213,12 +214,16 @@ pub fn database_url(backend: Backend, dir: &std::path::Path) -> String {
 }
 
 pub fn test_settings(backend: Backend, dir: &std::path::Path, smtp_port: u16) -> Settings {
-    let mut s = Settings::default();
-    s.listen = "127.0.0.1:0".into();
-    s.data_dir = dir.to_owned();
-    s.database_url = Some(SecretString::from(database_url(backend, dir)));
-    s.database_pool_size = 4;
-    s.jwt_secret = Some(SecretString::from(JWT_SECRET.to_owned()));
+    let mut s = Settings {
+        listen: "127.0.0.1:0".into(),
+        data_dir: dir.to_owned(),
+        database_url: Some(SecretString::from(database_url(backend, dir))),
+        database_pool_size: 4,
+        jwt_secret: Some(SecretString::from(JWT_SECRET.to_owned())),
+        workers: Some(2),
+        shutdown_timeout_secs: 1,
+        ..Settings::default()
+    };
     s.mail.transport = MailTransportKind::Smtp;
     s.mail.smtp.host = "127.0.0.1".into();
     s.mail.smtp.port = smtp_port;
@@ -227,8 +232,6 @@ pub fn test_settings(backend: Backend, dir: &std::path::Path, smtp_port: u16) ->
     s.mail.poll_interval_secs = 1;
     s.mail.retry_base_secs = 1;
     s.security.secure_cookies = SecureCookies::Never;
-    s.workers = Some(2);
-    s.shutdown_timeout_secs = 1;
     s
 }
 
