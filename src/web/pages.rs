@@ -57,17 +57,13 @@ pub struct PageCtx {
 impl PageCtx {
     pub fn new(req: &HttpRequest, user: Option<Badge>) -> Self {
         let (csrf, new_csrf_cookie) = csrf::token_for(req);
-        let path = match req.query_string() {
-            "" => req.path().to_owned(),
-            // Keep the page's own query (e.g. a token) out of the language link: tokens do
-            // not belong in links that might be shared.
-            _ => req.path().to_owned(),
-        };
         PageCtx {
             lang: request_locale(req),
             csrf,
             user,
-            path,
+            // Without the query: it may hold a one-time token, which does not belong in
+            // the language link.
+            path: req.path().to_owned(),
             new_csrf_cookie,
         }
     }
@@ -239,7 +235,7 @@ async fn page_session(
     state: &AppState,
     req: &HttpRequest,
 ) -> Result<(Caller, AccountView), HttpResponse> {
-    let next = urlencoding(req.path());
+    let next = url_escape(req.path());
     match crate::auth::from_cookie(req) {
         Some(Ok(caller)) => match service::me(state, caller.id.clone()).await {
             Ok(view) => Ok((caller, view)),
@@ -251,10 +247,6 @@ async fn page_session(
         }
         _ => Err(redirect(&format!("/sign-in?next={next}"))),
     }
-}
-
-fn urlencoding(s: &str) -> String {
-    url_escape(s)
 }
 
 fn url_escape(s: &str) -> String {
@@ -544,20 +536,18 @@ async fn register(
         time_zone: None,
     };
     match service::register(&state, request, ctx.lang).await {
-        Ok(done) => {
-            let page = Message {
-                ctx: &ctx,
-                title: ctx.t("register.done_title").into_owned(),
-                text: t_with(
-                    ctx.lang,
-                    "register.done_text",
-                    &[("email", &done.account.email)],
-                ),
-                ok: true,
-                link: Some(("/sign-in".into(), ctx.t("nav.sign_in").into_owned())),
-            };
-            render(&ctx, &page, StatusCode::CREATED)
-        }
+        Ok(done) => message_page(
+            &ctx,
+            "register.done_title",
+            t_with(
+                ctx.lang,
+                "register.done_text",
+                &[("email", &done.account.email)],
+            ),
+            true,
+            true,
+            StatusCode::CREATED,
+        ),
         Err(AppError::Validation(errors)) => {
             let page = Register {
                 ctx: &ctx,
@@ -587,15 +577,34 @@ struct TokenQuery {
     token: Option<String>,
 }
 
-fn invalid_link_page(ctx: &PageCtx) -> HttpResponse {
+/// A page that says one thing, optionally with a button to the sign-in page.
+fn message_page(
+    ctx: &PageCtx,
+    title_key: &str,
+    text: String,
+    ok: bool,
+    sign_in_link: bool,
+    status: StatusCode,
+) -> HttpResponse {
     let page = Message {
         ctx,
-        title: ctx.t("verify.title").into_owned(),
-        text: ctx.t("verify.invalid").into_owned(),
-        ok: false,
-        link: Some(("/sign-in".into(), ctx.t("nav.sign_in").into_owned())),
+        title: ctx.t(title_key).into_owned(),
+        text,
+        ok,
+        link: sign_in_link.then(|| ("/sign-in".to_owned(), ctx.t("nav.sign_in").into_owned())),
     };
-    render(ctx, &page, StatusCode::BAD_REQUEST)
+    render(ctx, &page, status)
+}
+
+fn invalid_link_page(ctx: &PageCtx) -> HttpResponse {
+    message_page(
+        ctx,
+        "verify.title",
+        ctx.t("verify.invalid").into_owned(),
+        false,
+        true,
+        StatusCode::BAD_REQUEST,
+    )
 }
 
 /// The page a confirmation link opens. It asks for a click rather than confirming on
@@ -635,16 +644,14 @@ async fn verify(
         return error_page(&ctx, e);
     }
     match service::verify_email(&state, &form.token).await {
-        Ok(_) => {
-            let page = Message {
-                ctx: &ctx,
-                title: ctx.t("verify.title").into_owned(),
-                text: ctx.t("verify.done").into_owned(),
-                ok: true,
-                link: Some(("/sign-in".into(), ctx.t("nav.sign_in").into_owned())),
-            };
-            render(&ctx, &page, StatusCode::OK)
-        }
+        Ok(_) => message_page(
+            &ctx,
+            "verify.title",
+            ctx.t("verify.done").into_owned(),
+            true,
+            true,
+            StatusCode::OK,
+        ),
         Err(AppError::Validation(_)) => invalid_link_page(&ctx),
         Err(e) => error_page(&ctx, e),
     }
@@ -703,16 +710,14 @@ async fn reset(
     )
     .await
     {
-        Ok(()) => {
-            let page = Message {
-                ctx: &ctx,
-                title: ctx.t("reset.title").into_owned(),
-                text: ctx.t("reset.sent").into_owned(),
-                ok: true,
-                link: None,
-            };
-            render(&ctx, &page, StatusCode::OK)
-        }
+        Ok(()) => message_page(
+            &ctx,
+            "reset.title",
+            ctx.t("reset.sent").into_owned(),
+            true,
+            false,
+            StatusCode::OK,
+        ),
         Err(AppError::Validation(errors)) => {
             let page = ResetRequest {
                 ctx: &ctx,
@@ -783,16 +788,14 @@ async fn reset_confirm(
         new_password: form.new_password,
     };
     match service::confirm_password_reset(&state, request).await {
-        Ok(()) => {
-            let page = Message {
-                ctx: &ctx,
-                title: ctx.t("reset.confirm_title").into_owned(),
-                text: ctx.t("reset.done").into_owned(),
-                ok: true,
-                link: Some(("/sign-in".into(), ctx.t("nav.sign_in").into_owned())),
-            };
-            render(&ctx, &page, StatusCode::OK)
-        }
+        Ok(()) => message_page(
+            &ctx,
+            "reset.confirm_title",
+            ctx.t("reset.done").into_owned(),
+            true,
+            true,
+            StatusCode::OK,
+        ),
         Err(AppError::Validation(errors)) if errors.iter().any(|e| e.field == "token") => {
             invalid_link_page(&ctx)
         }
