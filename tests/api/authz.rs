@@ -26,6 +26,28 @@ const EVERYONE: [Who; 5] = [
     Who::Admin,
 ];
 
+/// Admins only; `admin` is what an admin gets.
+fn admin_only(admin: u16) -> [(Who, u16); 5] {
+    [
+        (Who::Anonymous, 401),
+        (Who::Agent, 403),
+        (Who::ShopA, 403),
+        (Who::ShopB, 403),
+        (Who::Admin, admin),
+    ]
+}
+
+/// Shop A's own data: its staff and admins get `ok`, shop B learns nothing (404).
+fn shop_a_data(ok: u16) -> [(Who, u16); 5] {
+    [
+        (Who::Anonymous, 401),
+        (Who::Agent, 403),
+        (Who::ShopA, ok),
+        (Who::ShopB, 404),
+        (Who::Admin, ok),
+    ]
+}
+
 struct Cast {
     agent: Session,
     shop_a: Session,
