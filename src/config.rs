@@ -197,7 +197,14 @@ impl Settings {
             None => figment = figment.merge(Toml::file("cloudseat.toml")),
         }
         figment
-            .merge(Env::prefixed("CLOUDSEAT_").ignore(&["config"]).split("__"))
+            // CLOUDSEAT_CONFIG names the file (read by the CLI); CLOUDSEAT_TEST_* belong to
+            // the test harness. Every other CLOUDSEAT_* must be a known setting.
+            .merge(
+                Env::prefixed("CLOUDSEAT_")
+                    .ignore(&["config"])
+                    .filter(|key| !key.as_str().to_ascii_lowercase().starts_with("test_"))
+                    .split("__"),
+            )
             .extract()
             .map_err(Box::new)
     }
@@ -249,6 +256,7 @@ mod tests {
             jail.set_env("CLOUDSEAT_LISTEN", "127.0.0.1:9100");
             jail.set_env("CLOUDSEAT_MAIL__SMTP__PORT", "2525");
             jail.set_env("CLOUDSEAT_DATABASE_URL", "postgres://u:secret@h/db");
+            jail.set_env("CLOUDSEAT_TEST_POSTGRES_URL", "postgres://harness/only");
             let s = Settings::load(None).map_err(|e| *e)?;
             assert_eq!(s.listen, "127.0.0.1:9100");
             assert_eq!(s.mail.from, "a <a@b.c>");
@@ -265,6 +273,12 @@ mod tests {
         figment::Jail::expect_with(|jail| {
             jail.create_file("cloudseat.toml", "lisen = \"x\"\n")?;
             assert!(Settings::load(None).is_err());
+            std::fs::remove_file("cloudseat.toml").map_err(|e| e.to_string())?;
+            jail.set_env("CLOUDSEAT_LISEN", "127.0.0.1:1");
+            assert!(
+                Settings::load(None).is_err(),
+                "a misspelt variable is refused"
+            );
             Ok(())
         });
     }

@@ -5,6 +5,8 @@
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::{Error, HttpMessage};
+use std::io::IsTerminal;
+
 use tracing::Span;
 use tracing_actix_web::{DefaultRootSpanBuilder, RequestId, RootSpanBuilder};
 use tracing_subscriber::EnvFilter;
@@ -53,6 +55,7 @@ where
         .map_err(|e| anyhow::anyhow!("invalid log filter {:?}: {e}", settings.filter))?;
     // Closing a request span logs it with its duration: that line is the access log.
     let builder = tracing_subscriber::fmt()
+        .with_ansi(std::io::stderr().is_terminal())
         .with_env_filter(filter)
         .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
         .with_writer(writer);
