@@ -1,6 +1,6 @@
 //! cloudseat: a crowdsourced customer-service marketplace and workforce manager.
 //!
-//! Modules by domain (`accounts`, and later `seats`, `certification`, `shifts`, `chat`,
+//! Modules by domain (`accounts`, `seats`, and later `certification`, `shifts`, `chat`,
 //! `quality`, `payroll`, `analytics`), each with its pure model, its store and its routes;
 //! shared infrastructure beside them (`config`, `db`, `auth`, `error`, `mail`, `web`).
 //! See `README.md` for running it and DESIGN.md for the picture.
@@ -16,6 +16,7 @@ pub mod db;
 pub mod demo;
 pub mod error;
 pub mod mail;
+pub mod seats;
 pub mod startup;
 pub mod state;
 pub mod web;

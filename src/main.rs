@@ -1,13 +1,14 @@
-//! The `cloudseat` command: `serve`, `migrate`, `admin create`, `demo`.
+//! The `cloudseat` command: `serve`, `migrate`, `admin create`, `demo`, `rules check`.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use cloudseat::config::{MailTransportKind, Settings};
 use cloudseat::db::{Db, redact_url};
+use cloudseat::seats::rules;
 use cloudseat::startup::Application;
 
 #[derive(Parser)]
@@ -47,6 +48,20 @@ enum Command {
     },
     /// Fill an empty database with demo data and print the demo logins.
     Demo,
+    /// Work with the seat rules (the TOML files that price and limit seats).
+    Rules {
+        #[command(subcommand)]
+        command: RulesCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum RulesCommand {
+    /// Load and validate the seat rules, printing every problem with its file and line.
+    Check {
+        /// The seat rules folder [default: ./seat-rules].
+        dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -126,7 +141,49 @@ fn run() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Demo => fill_demo(&settings),
+        Command::Rules {
+            command: RulesCommand::Check { dir },
+        } => check_rules(&dir.unwrap_or_else(|| PathBuf::from(rules::DEFAULT_DIR))),
     }
+}
+
+fn check_rules(dir: &Path) -> anyhow::Result<()> {
+    let ruleset = match rules::load_dir(dir) {
+        Ok(ruleset) => ruleset,
+        Err(errors) => {
+            for e in &errors.0 {
+                eprintln!("{e}");
+            }
+            anyhow::bail!(
+                "{} problem(s) in the seat rules in {}",
+                errors.0.len(),
+                dir.display()
+            );
+        }
+    };
+    println!(
+        "seat rules OK: version {}, {} skills, {} periods",
+        ruleset.version,
+        ruleset.skills.len(),
+        ruleset.periods.len()
+    );
+    for p in &ruleset.periods {
+        let priority = if p.renews.is_some() {
+            format!(", priority from {}", p.priority_opens_on())
+        } else {
+            String::new()
+        };
+        println!(
+            "  {:<22} {} to {}  {}.{:02}x  opens {}{priority}",
+            p.id,
+            p.start,
+            p.end,
+            p.multiplier_bp / 10_000,
+            p.multiplier_bp % 10_000 / 100,
+            p.opens_on()
+        );
+    }
+    Ok(())
 }
 
 fn open(settings: &Settings) -> anyhow::Result<Db> {

@@ -6,6 +6,7 @@ mod helpers;
 mod auth;
 mod authz;
 mod bad_input;
+mod cli;
 mod mail;
 mod migrations;
 mod openapi;
