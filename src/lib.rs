@@ -16,6 +16,7 @@ pub mod db;
 pub mod demo;
 pub mod error;
 pub mod mail;
+pub mod seats;
 pub mod startup;
 pub mod state;
 pub mod web;
