@@ -1,3 +1,5 @@
-//! Seats: the rules that price and limit them, and (soon) their inventory and bookings.
+//! The seat marketplace: the rules that price and limit seats (`rules`) and the staffing
+//! estimator (`erlang`).
 
+pub mod erlang;
 pub mod rules;
