@@ -31,8 +31,13 @@ pub struct Settings {
     pub log: LogSettings,
     pub mail: MailSettings,
     pub security: SecuritySettings,
+    /// The folder of seat rule files (prices, inventory, peak periods, refunds).
+    pub rules_dir: PathBuf,
     /// Largest accepted request body in bytes.
     pub max_body_bytes: usize,
+    /// Seconds between passes of the background housekeeping (expired holds, booking
+    /// states, scheduled notices).
+    pub jobs_interval_secs: u64,
     /// Seconds in-flight requests get to finish on shutdown.
     pub shutdown_timeout_secs: u64,
     pub workers: Option<usize>,
@@ -172,7 +177,9 @@ impl Default for Settings {
                 max_failed_logins_per_ip: 30,
                 secure_cookies: SecureCookies::Auto,
             },
+            rules_dir: PathBuf::from(crate::seats::rules::DEFAULT_DIR),
             max_body_bytes: 64 * 1024,
+            jobs_interval_secs: 30,
             shutdown_timeout_secs: 30,
             workers: None,
         }

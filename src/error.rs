@@ -64,6 +64,11 @@ pub struct Problem {
     pub errors: Vec<FieldError>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
+    /// Problem-specific members (RFC 9457 extensions), e.g. `full_hours` for `sold_out`
+    /// or `opens_on` for `booking_not_open`.
+    #[serde(flatten)]
+    #[schema(ignore)]
+    pub extensions: serde_json::Map<String, serde_json::Value>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -90,7 +95,12 @@ pub enum AppError {
     MethodNotAllowed,
     /// The request conflicts with the current state (409).
     #[error("conflict: {code}: {detail}")]
-    Conflict { code: &'static str, detail: String },
+    Conflict {
+        code: &'static str,
+        detail: String,
+        /// Members added to the problem body.
+        extra: Option<Box<serde_json::Map<String, serde_json::Value>>>,
+    },
     #[error("too many requests, retry after {retry_after_secs} s")]
     TooManyRequests { retry_after_secs: u64 },
     #[error("service unavailable: {0}")]
@@ -108,6 +118,23 @@ impl AppError {
         AppError::Conflict {
             code,
             detail: detail.into(),
+            extra: None,
+        }
+    }
+
+    /// A conflict whose body carries more members; `extra` must be a JSON object.
+    pub fn conflict_with(
+        code: &'static str,
+        detail: impl Into<String>,
+        extra: serde_json::Value,
+    ) -> Self {
+        AppError::Conflict {
+            code,
+            detail: detail.into(),
+            extra: match extra {
+                serde_json::Value::Object(map) => Some(Box::new(map)),
+                _ => None,
+            },
         }
     }
 
@@ -178,6 +205,12 @@ impl AppError {
                 _ => Vec::new(),
             },
             request_id: current_request_id(),
+            extensions: match self {
+                AppError::Conflict {
+                    extra: Some(extra), ..
+                } => (**extra).clone(),
+                _ => serde_json::Map::new(),
+            },
         }
     }
 }

@@ -143,7 +143,7 @@ fn run() -> anyhow::Result<()> {
         Command::Demo => fill_demo(&settings),
         Command::Rules {
             command: RulesCommand::Check { dir },
-        } => check_rules(&dir.unwrap_or_else(|| PathBuf::from(rules::DEFAULT_DIR))),
+        } => check_rules(&dir.unwrap_or_else(|| settings.rules_dir.clone())),
     }
 }
 

@@ -20,6 +20,7 @@ use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::auth::jwt::JwtKeys;
+use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::Db;
 use crate::mail::Mailer;
@@ -34,7 +35,10 @@ pub struct Application {
     sender: OutboxSender,
     sender_task: tokio::task::JoinHandle<()>,
     stop_sender: watch::Sender<bool>,
+    jobs_task: tokio::task::JoinHandle<()>,
     pub db: Db,
+    /// The service's clock (tests move it forward).
+    pub clock: Clock,
     pub public_url: String,
 }
 
@@ -104,6 +108,17 @@ impl Application {
         }
         tokio::task::spawn_blocking(crate::auth::password::warm_up).await?;
 
+        let rules_dir = settings.rules_dir.clone();
+        let rules = tokio::task::spawn_blocking(move || crate::seats::rules::load_dir(&rules_dir))
+            .await?
+            .map_err(|errors| {
+                anyhow::anyhow!(
+                    "the seat rules in {} are not valid:\n{errors}",
+                    settings.rules_dir.display()
+                )
+            })?;
+        tracing::info!(version = %rules.version, dir = %settings.rules_dir.display(), "seat rules loaded");
+
         let listener = TcpListener::bind(&settings.listen)
             .with_context(|| format!("cannot listen on {}", settings.listen))?;
         let address = listener.local_addr()?;
@@ -116,6 +131,7 @@ impl Application {
             .with_context(|| format!("mail.from {:?} is not a mailbox", settings.mail.from))?;
 
         let wake = Arc::new(Notify::new());
+        let clock = Clock::default();
         let settings = Arc::new(settings);
         let state = web::Data::new(AppState {
             db: db.clone(),
@@ -127,6 +143,8 @@ impl Application {
             public_url: public_url.clone(),
             outbox_wake: wake.clone(),
             metrics: Arc::new(Metrics::new()?),
+            clock: clock.clone(),
+            rules: std::sync::RwLock::new(Arc::new(rules)),
         });
 
         let sender = OutboxSender::new(
@@ -139,7 +157,12 @@ impl Application {
             chrono::Duration::seconds(settings.mail.retry_base_secs.max(1)),
         );
         let (stop_sender, stop_rx) = watch::channel(false);
-        let sender_task = tokio::spawn(sender.clone().run(stop_rx));
+        let sender_task = tokio::spawn(sender.clone().run(stop_rx.clone()));
+        let jobs_task = tokio::spawn(crate::seats::jobs::run(
+            state.clone(),
+            Duration::from_secs(settings.jobs_interval_secs.max(1)),
+            stop_rx,
+        ));
 
         let max_body = settings.max_body_bytes;
         let mut server = HttpServer::new(move || {
@@ -149,9 +172,11 @@ impl Application {
                 .app_data(state.clone())
                 .configure(crate::accounts::routes::configure)
                 .configure(crate::admin::configure)
+                .configure(crate::seats::routes::configure)
                 .configure(crate::web::health::configure)
                 .configure(crate::web::assets::configure)
                 .configure(crate::web::pages::configure)
+                .configure(crate::seats::pages::configure)
                 .split_for_parts();
             app.configure(|cfg| crate::web::extractor_configs(cfg, max_body))
                 .service(SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", api))
@@ -179,7 +204,9 @@ impl Application {
             sender,
             sender_task,
             stop_sender,
+            jobs_task,
             db,
+            clock,
             public_url,
         })
     }
@@ -204,6 +231,7 @@ impl Application {
         tracing::info!("HTTP server stopped; flushing the outbox");
         let _ = self.stop_sender.send(true);
         let _ = self.sender_task.await;
+        let _ = self.jobs_task.await;
         match tokio::time::timeout(Duration::from_secs(10), self.sender.drain()).await {
             Ok(n) => tracing::info!(delivered = n, "outbox flushed"),
             Err(_) => tracing::warn!("outbox flush timed out; the rest stays queued"),

@@ -1,14 +1,16 @@
 //! What every request handler and background task shares.
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use chrono::Duration;
 use tokio::sync::Notify;
 
 use crate::auth::jwt::JwtKeys;
 use crate::auth::throttle::ThrottlePolicy;
+use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::Db;
+use crate::seats::rules::Ruleset;
 use crate::web::metrics::Metrics;
 
 pub struct AppState {
@@ -20,9 +22,28 @@ pub struct AppState {
     /// Wakes the outbox sender after a use case queued mail.
     pub outbox_wake: Arc<Notify>,
     pub metrics: Arc<Metrics>,
+    pub clock: Clock,
+    /// The seat rules in force; replaced whole on reload, never edited.
+    pub rules: RwLock<Arc<Ruleset>>,
 }
 
 impl AppState {
+    /// The ruleset in force now (bookings keep the version that priced them).
+    pub fn rules(&self) -> Arc<Ruleset> {
+        match self.rules.read() {
+            Ok(rules) => rules.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    pub fn replace_rules(&self, rules: Ruleset) {
+        let rules = Arc::new(rules);
+        match self.rules.write() {
+            Ok(mut slot) => *slot = rules,
+            Err(poisoned) => *poisoned.into_inner() = rules,
+        }
+    }
+
     pub fn wake_outbox(&self) {
         self.outbox_wake.notify_one();
     }

@@ -1,9 +1,11 @@
 //! Authentication: argon2 passwords, JWT access tokens, rotating refresh tokens, login
 //! throttling, and one extractor per role so a handler's signature says who may call it.
 //!
-//! The JSON API authenticates with `Authorization: Bearer` only; pages use the same
-//! tokens in HttpOnly cookies and protect their forms with a CSRF token ([`csrf`]).
-//! Keeping cookies away from the API means no cross-site request can ride a session there.
+//! The JSON API authenticates with `Authorization: Bearer`; pages keep the same tokens in
+//! HttpOnly cookies and protect their forms with a CSRF token ([`csrf`]). Page scripts may
+//! call the API with the session cookie only when they also send that CSRF token in the
+//! `X-CSRF-Token` header, which a cross-site request cannot know: so no cross-site request
+//! can ride a session.
 
 pub mod csrf;
 pub mod jwt;
@@ -60,13 +62,12 @@ fn verify(req: &HttpRequest, token: &str) -> Result<Caller, AppError> {
         })
 }
 
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
 fn bearer(req: &HttpRequest) -> Result<Caller, AppError> {
-    let header = req
-        .headers()
-        .get(actix_web::http::header::AUTHORIZATION)
-        .ok_or(AppError::Unauthenticated {
-            code: "missing_credentials",
-        })?;
+    let Some(header) = req.headers().get(actix_web::http::header::AUTHORIZATION) else {
+        return cookie_with_csrf_header(req);
+    };
     let token = header
         .to_str()
         .ok()
@@ -80,6 +81,27 @@ fn bearer(req: &HttpRequest) -> Result<Caller, AppError> {
             code: "invalid_token",
         })?;
     verify(req, token)
+}
+
+/// A page script's call: the session cookie plus the CSRF token in a header.
+fn cookie_with_csrf_header(req: &HttpRequest) -> Result<Caller, AppError> {
+    let missing = AppError::Unauthenticated {
+        code: "missing_credentials",
+    };
+    let Some(cookie) = req.cookie(ACCESS_COOKIE) else {
+        return Err(missing);
+    };
+    let submitted = req
+        .headers()
+        .get(CSRF_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !csrf::verify(req, submitted) {
+        return Err(AppError::Forbidden {
+            code: "csrf_mismatch",
+        });
+    }
+    verify(req, cookie.value())
 }
 
 /// The signed-in account of a page request, from the access cookie.

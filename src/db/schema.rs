@@ -112,7 +112,74 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    seat_inventory (skill, hour_start) {
+        skill -> Text,
+        hour_start -> Timestamp,
+        capacity -> Integer,
+        sold -> Integer,
+    }
+}
+
+diesel::table! {
+    bookings (id) {
+        id -> Text,
+        merchant_id -> Text,
+        created_by -> Text,
+        skill -> Text,
+        start_date -> Date,
+        end_date -> Date,
+        daily_start_hour -> Integer,
+        daily_end_hour -> Integer,
+        time_zone -> Text,
+        seats -> Integer,
+        seat_hours -> BigInt,
+        status -> Text,
+        ruleset_version -> Text,
+        period_id -> Nullable<Text>,
+        quote -> Text,
+        total_fen -> BigInt,
+        hold_expires_at -> Nullable<Timestamp>,
+        invoice_number -> Nullable<Text>,
+        paid_fen -> Nullable<BigInt>,
+        refund_fen -> Nullable<BigInt>,
+        cancel_reason -> Nullable<Text>,
+        starts_at -> Timestamp,
+        ends_at -> Timestamp,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        confirmed_at -> Nullable<Timestamp>,
+        cancelled_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    shifts (id) {
+        id -> Text,
+        booking_id -> Text,
+        merchant_id -> Text,
+        skill -> Text,
+        seat_no -> Integer,
+        starts_at -> Timestamp,
+        ends_at -> Timestamp,
+        status -> Text,
+        agent_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    notifications_sent (kind, subject_key) {
+        kind -> Text,
+        subject_key -> Text,
+        sent_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(accounts -> merchants (merchant_id));
+diesel::joinable!(bookings -> merchants (merchant_id));
+diesel::joinable!(shifts -> bookings (booking_id));
 diesel::joinable!(agents -> accounts (account_id));
 diesel::joinable!(refresh_tokens -> accounts (account_id));
 diesel::joinable!(email_tokens -> accounts (account_id));
@@ -127,4 +194,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     outbox,
     audit_log,
     lifecycle_events,
+    seat_inventory,
+    bookings,
+    shifts,
+    notifications_sent,
 );

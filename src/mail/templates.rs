@@ -6,16 +6,55 @@ use askama::Template;
 
 use super::OutgoingMail;
 use crate::accounts::model::Locale;
-use crate::web::i18n::t;
+use crate::seats::booking::yuan;
+use crate::seats::mails::BookingSummary;
+use crate::web::i18n::{t, t_with};
 
 /// What a mail says, before it is put into words.
 #[derive(Debug, Clone)]
 pub enum MailKind {
-    VerifyEmail { link: String },
-    PasswordReset { link: String },
+    VerifyEmail {
+        link: String,
+    },
+    PasswordReset {
+        link: String,
+    },
     PasswordChanged,
-    AdminInvite { link: String, invited_by: String },
-    StaffInvite { link: String, merchant: String },
+    AdminInvite {
+        link: String,
+        invited_by: String,
+    },
+    StaffInvite {
+        link: String,
+        merchant: String,
+    },
+    BookingHeld(BookingSummary),
+    BookingConfirmed(BookingSummary),
+    /// The summary, the refund in fen and its share in basis points.
+    BookingCancelled(BookingSummary, i64, u32),
+    /// To agents who had claimed shifts of a cancelled booking.
+    ShiftsCancelled(BookingSummary),
+    RenewalOpens {
+        period: String,
+        priority_opens_on: String,
+        opens_on: String,
+    },
+}
+
+fn booking_facts(l: Locale, b: &BookingSummary) -> Vec<String> {
+    let mut facts = vec![t_with(
+        l,
+        "mail.booking.facts",
+        &[
+            ("skill", &b.skill),
+            ("dates", &b.dates),
+            ("hours", &b.hours),
+            ("seats", &b.seats.to_string()),
+        ],
+    )];
+    facts.extend(b.lines.iter().cloned());
+    facts.push(t_with(l, "mail.booking.total", &[("total", &b.total)]));
+    facts
 }
 
 #[derive(Template)]
@@ -69,16 +108,80 @@ pub fn render(
         ),
         MailKind::AdminInvite { link, invited_by } => (
             t(l, "mail.admin_invite.subject").into_owned(),
-            vec![crate::web::i18n::t_with(
-                l,
-                "mail.admin_invite.body",
-                &[("by", invited_by)],
-            )],
+            vec![t_with(l, "mail.admin_invite.body", &[("by", invited_by)])],
             Some((t(l, "mail.set_password").into_owned(), link.as_str())),
         ),
+        MailKind::BookingHeld(b) => {
+            let mut p = vec![t_with(
+                l,
+                "mail.booking.held.body",
+                &[("until", b.hold_expires.as_deref().unwrap_or("-"))],
+            )];
+            p.extend(booking_facts(l, b));
+            (
+                t_with(l, "mail.booking.held.subject", &[("dates", &b.dates)]),
+                p,
+                None,
+            )
+        }
+        MailKind::BookingConfirmed(b) => {
+            let mut p = vec![t_with(
+                l,
+                "mail.booking.confirmed.body",
+                &[("invoice", b.invoice.as_deref().unwrap_or("-"))],
+            )];
+            p.extend(booking_facts(l, b));
+            (
+                t_with(l, "mail.booking.confirmed.subject", &[("dates", &b.dates)]),
+                p,
+                None,
+            )
+        }
+        MailKind::BookingCancelled(b, refund, bp) => {
+            let mut p = vec![t_with(
+                l,
+                "mail.booking.cancelled.body",
+                &[
+                    ("refund", &format!("¥{}", yuan(*refund))),
+                    ("percent", &(bp / 100).to_string()),
+                ],
+            )];
+            p.extend(booking_facts(l, b));
+            (
+                t_with(l, "mail.booking.cancelled.subject", &[("dates", &b.dates)]),
+                p,
+                None,
+            )
+        }
+        MailKind::ShiftsCancelled(b) => (
+            t_with(l, "mail.shifts_cancelled.subject", &[("dates", &b.dates)]),
+            vec![t_with(
+                l,
+                "mail.shifts_cancelled.body",
+                &[("dates", &b.dates), ("hours", &b.hours)],
+            )],
+            None,
+        ),
+        MailKind::RenewalOpens {
+            period,
+            priority_opens_on,
+            opens_on,
+        } => (
+            t_with(l, "mail.renewal.subject", &[("period", period)]),
+            vec![t_with(
+                l,
+                "mail.renewal.body",
+                &[
+                    ("period", period),
+                    ("date", priority_opens_on),
+                    ("opens", opens_on),
+                ],
+            )],
+            None,
+        ),
         MailKind::StaffInvite { link, merchant } => (
-            crate::web::i18n::t_with(l, "mail.staff_invite.subject", &[("merchant", merchant)]),
-            vec![crate::web::i18n::t_with(
+            t_with(l, "mail.staff_invite.subject", &[("merchant", merchant)]),
+            vec![t_with(
                 l,
                 "mail.staff_invite.body",
                 &[("merchant", merchant)],
@@ -86,7 +189,7 @@ pub fn render(
             Some((t(l, "mail.set_password").into_owned(), link.as_str())),
         ),
     };
-    let greeting = crate::web::i18n::t_with(l, "mail.greeting", &[("name", name)]);
+    let greeting = t_with(l, "mail.greeting", &[("name", name)]);
     let footer = t(l, "mail.footer");
     let action_ref = action.as_ref().map(|(label, url)| (label.as_str(), *url));
     let text = TextBody {

@@ -17,6 +17,7 @@ use utoipa::{Modify, OpenApi};
         (name = "auth", description = "Registration, sign-in and sessions"),
         (name = "accounts", description = "The signed-in account"),
         (name = "merchants", description = "Shops and their staff"),
+        (name = "seats", description = "Seat rules, staffing estimates, quotes and bookings"),
         (name = "admin", description = "Platform administration"),
         (name = "operations", description = "Health and metrics"),
         (name = "pages", description = "Server-rendered HTML pages"),

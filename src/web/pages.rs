@@ -45,6 +45,16 @@ pub struct Badge {
     pub role: Role,
 }
 
+impl Badge {
+    pub fn is_merchant(&self) -> bool {
+        self.role == Role::MerchantStaff
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+}
+
 /// What every page template needs.
 pub struct PageCtx {
     pub lang: Locale,
@@ -107,7 +117,7 @@ impl PageCtx {
     }
 }
 
-fn render(ctx: &PageCtx, template: &impl Template, status: StatusCode) -> HttpResponse {
+pub(crate) fn render(ctx: &PageCtx, template: &impl Template, status: StatusCode) -> HttpResponse {
     match template.render() {
         Ok(html) => {
             let mut res = HttpResponse::build(status);
@@ -129,14 +139,14 @@ fn render(ctx: &PageCtx, template: &impl Template, status: StatusCode) -> HttpRe
     }
 }
 
-fn redirect(to: &str) -> HttpResponse {
+pub(crate) fn redirect(to: &str) -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header((header::LOCATION, to.to_owned()))
         .finish()
 }
 
 /// Only same-site paths, so `next` cannot send a user off to another site.
-fn safe_next(next: Option<&str>) -> String {
+pub(crate) fn safe_next(next: Option<&str>) -> String {
     match next {
         Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
         _ => "/home".to_owned(),
@@ -165,7 +175,7 @@ pub fn not_found_page(req: &HttpRequest) -> HttpResponse {
     )
 }
 
-fn error_page(ctx: &PageCtx, err: AppError) -> HttpResponse {
+pub(crate) fn error_page(ctx: &PageCtx, err: AppError) -> HttpResponse {
     let status = actix_web::ResponseError::status_code(&err);
     if let AppError::Internal(cause) = &err {
         tracing::error!(
@@ -194,7 +204,7 @@ fn error_page(ctx: &PageCtx, err: AppError) -> HttpResponse {
     )
 }
 
-fn check_csrf(req: &HttpRequest, submitted: &str) -> Result<(), AppError> {
+pub(crate) fn check_csrf(req: &HttpRequest, submitted: &str) -> Result<(), AppError> {
     if csrf::verify(req, submitted) {
         Ok(())
     } else {
@@ -231,7 +241,7 @@ fn expired_cookie(name: &'static str) -> Cookie<'static> {
 }
 
 /// The signed-in account of a page request; `Err` carries where to send the browser.
-async fn page_session(
+pub(crate) async fn page_session(
     state: &AppState,
     req: &HttpRequest,
 ) -> Result<(Caller, AccountView), HttpResponse> {
@@ -249,7 +259,7 @@ async fn page_session(
     }
 }
 
-fn url_escape(s: &str) -> String {
+pub(crate) fn url_escape(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
@@ -260,7 +270,7 @@ fn url_escape(s: &str) -> String {
         .collect()
 }
 
-fn badge(view: &AccountView) -> Badge {
+pub(crate) fn badge(view: &AccountView) -> Badge {
     Badge {
         name: view.display_name.clone(),
         role: view.role,
@@ -381,8 +391,8 @@ async fn sign_in(
 }
 
 #[derive(Deserialize)]
-struct CsrfForm {
-    csrf_token: String,
+pub(crate) struct CsrfForm {
+    pub(crate) csrf_token: String,
 }
 
 /// Signs out: revokes the session and clears the cookies.
@@ -500,7 +510,7 @@ struct RegisterForm {
 
 #[derive(Template)]
 #[template(path = "message.html")]
-struct Message<'a> {
+pub(crate) struct Message<'a> {
     ctx: &'a PageCtx,
     title: String,
     text: String,
@@ -578,7 +588,7 @@ struct TokenQuery {
 }
 
 /// A page that says one thing, optionally with a button to the sign-in page.
-fn message_page(
+pub(crate) fn message_page(
     ctx: &PageCtx,
     title_key: &str,
     text: String,

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use serde_json::{Value, json};
 
 use crate::both_backends;
-use crate::helpers::{Session, TestApp};
+use crate::helpers::{Session, TestApp, day};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Who {
@@ -49,6 +49,8 @@ fn shop_a_data(ok: u16) -> [(Who, u16); 5] {
 }
 
 struct Cast {
+    /// Shop A's bookings: one to read, one to confirm, one to cancel.
+    bookings: [String; 3],
     agent: Session,
     shop_a: Session,
     shop_b: Session,
@@ -139,6 +141,94 @@ fn rules(app: &TestApp, cast: &Cast) -> Vec<Rule> {
             expect: admin_only(409),
         },
         Rule {
+            method: "POST",
+            documented: "/api/admin/seat-rules/reload",
+            path: "/api/admin/seat-rules/reload".into(),
+            body: None,
+            expect: admin_only(200),
+        },
+        Rule {
+            method: "POST",
+            documented: "/api/bookings",
+            path: "/api/bookings".into(),
+            body: Some(
+                json!({"skill": "pre_sale", "start_date": day(25), "end_date": day(25),
+                              "daily_start_hour": 8, "daily_end_hour": 12, "seats": 1}),
+            ),
+            // Only shops book (an admin acts on existing bookings).
+            expect: [
+                (Who::Anonymous, 401),
+                (Who::Agent, 403),
+                (Who::ShopA, 201),
+                (Who::ShopB, 201),
+                (Who::Admin, 403),
+            ],
+        },
+        Rule {
+            method: "GET",
+            documented: "/api/bookings",
+            path: "/api/bookings".into(),
+            body: None,
+            expect: [
+                (Who::Anonymous, 401),
+                (Who::Agent, 403),
+                (Who::ShopA, 200),
+                (Who::ShopB, 200),
+                (Who::Admin, 200),
+            ],
+        },
+        Rule {
+            method: "GET",
+            documented: "/api/bookings/{booking_id}",
+            path: format!("/api/bookings/{}", cast.bookings[0]),
+            body: None,
+            expect: shop_a_data(200),
+        },
+        Rule {
+            method: "POST",
+            documented: "/api/bookings/{booking_id}/confirm",
+            path: format!("/api/bookings/{}/confirm", cast.bookings[1]),
+            body: None,
+            // Shop A confirms first; the admin then finds it no longer held.
+            expect: [
+                (Who::Anonymous, 401),
+                (Who::Agent, 403),
+                (Who::ShopA, 200),
+                (Who::ShopB, 404),
+                (Who::Admin, 409),
+            ],
+        },
+        Rule {
+            method: "POST",
+            documented: "/api/bookings/{booking_id}/cancel",
+            path: format!("/api/bookings/{}/cancel", cast.bookings[2]),
+            body: None,
+            expect: [
+                (Who::Anonymous, 401),
+                (Who::Agent, 403),
+                (Who::ShopA, 200),
+                (Who::ShopB, 404),
+                (Who::Admin, 409),
+            ],
+        },
+        Rule {
+            method: "GET",
+            documented: "/api/capacity",
+            path: format!(
+                "/api/capacity?skill=general&from={}&to={}",
+                day(21),
+                day(22)
+            ),
+            body: None,
+            expect: [
+                (Who::Anonymous, 401),
+                (Who::Agent, 403),
+                (Who::ShopA, 200),
+                (Who::ShopB, 200),
+                (Who::Admin, 200),
+            ],
+        },
+        Rule {
             method: "GET",
             documented: "/api/admin/audit-log",
             path: "/api/admin/audit-log".into(),
@@ -149,7 +239,10 @@ fn rules(app: &TestApp, cast: &Cast) -> Vec<Rule> {
 }
 
 /// Endpoints anyone may call (they authenticate by their body, or not at all).
-const PUBLIC: [(&str, &str); 12] = [
+const PUBLIC: [(&str, &str); 15] = [
+    ("GET", "/api/seat-rules"),
+    ("POST", "/api/estimates/staffing"),
+    ("POST", "/api/quotes"),
     ("POST", "/api/auth/register"),
     ("POST", "/api/auth/login"),
     ("POST", "/api/auth/refresh"),
@@ -180,7 +273,23 @@ async fn cast(app: &TestApp) -> Cast {
         .as_str()
         .expect("a delivered mail")
         .to_owned();
+    let mut bookings = Vec::new();
+    for offset in 0..3 {
+        let res = app
+            .post_as(
+                "/api/bookings",
+                &shop_a.access,
+                &json!({"skill": "pre_sale", "start_date": day(21 + offset), "end_date": day(21 + offset),
+                        "daily_start_hour": 8, "daily_end_hour": 12, "seats": 1}),
+            )
+            .await;
+        assert_eq!(res.status(), 201);
+        let body: Value = res.json().await.unwrap();
+        bookings.push(body["id"].as_str().unwrap().to_owned());
+    }
+    let bookings: [String; 3] = bookings.try_into().unwrap();
     Cast {
+        bookings,
         agent,
         shop_a,
         shop_b,

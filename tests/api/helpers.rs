@@ -189,6 +189,7 @@ pub struct TestApp {
     pub api: reqwest::Client,
     pub data_dir: tempfile::TempDir,
     pub handle: actix_web::dev::ServerHandle,
+    pub clock: cloudseat::clock::Clock,
 }
 
 /// A fresh, empty PostgreSQL database on the test server.
@@ -213,6 +214,66 @@ pub fn database_url(backend: Backend, dir: &std::path::Path) -> String {
     }
 }
 
+/// Today in the marketplace's zone (the fixture rules use Asia/Shanghai).
+pub fn market_today() -> chrono::NaiveDate {
+    chrono::Utc::now()
+        .with_timezone(&chrono_tz::Asia::Shanghai)
+        .date_naive()
+}
+
+pub fn day(offset: i64) -> String {
+    (market_today() + chrono::Duration::days(offset)).to_string()
+}
+
+/// Seat rules for tests, dated relative to today so they never go stale:
+/// - `peak_prev` ended 90 days ago (history, for renewals);
+/// - `peak_open` runs from day +20 to +30 and is open to everyone now;
+/// - `peak_soon` (+75..+80) opens to renewing shops tomorrow, to everyone on day +15;
+/// - `peak_next` (+100..+110) opens on day +40, but shops that booked `peak_prev` may
+///   book it already;
+/// - `general` has 50 seats an hour, `pre_sale` 200; off-peak dates open 60 days ahead.
+pub fn write_fixture_rules(dir: &std::path::Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    let files = [
+        (
+            "market.toml",
+            "time_zone = \"Asia/Shanghai\"\nbookable_start_hour = 8\nbookable_end_hour = 24\nblock_hours = 4\nhold_minutes = 15\nmin_seats = 1\nmax_seats_per_booking = 500\noff_peak_opens_days = 60\noff_peak_multiplier_bp = 10000\n".to_owned(),
+        ),
+        (
+            "skills.toml",
+            "[[skill]]\nid = \"general\"\nname_en = \"General\"\nname_zh = \"通用\"\nseats_per_hour = 50\nprice_per_seat_hour_fen = 3500\n\n[[skill]]\nid = \"pre_sale\"\nname_en = \"Pre-sale\"\nname_zh = \"售前\"\nseats_per_hour = 200\nprice_per_seat_hour_fen = 4000\n".to_owned(),
+        ),
+        (
+            "pricing.toml",
+            "[[volume_tier]]\nmin_seat_hours = 500\ndiscount_bp = 300\n\n[[volume_tier]]\nmin_seat_hours = 2000\ndiscount_bp = 600\n\n[early_bird]\nmin_days_before_start = 45\ndiscount_bp = 500\n".to_owned(),
+        ),
+        (
+            "cancellation.toml",
+            "[[step]]\nmin_days_before_start = 30\nrefund_bp = 10000\n\n[[step]]\nmin_days_before_start = 14\nrefund_bp = 8000\n\n[[step]]\nmin_days_before_start = 7\nrefund_bp = 5000\n\n[[step]]\nmin_days_before_start = 0\nrefund_bp = 0\n".to_owned(),
+        ),
+        (
+            "periods.toml",
+            format!(
+                "[[period]]\nid = \"peak_prev\"\nname_en = \"Previous peak\"\nname_zh = \"上期大促\"\nstart = {}\nend = {}\nmultiplier_bp = 15000\n\n\
+                 [[period]]\nid = \"peak_open\"\nname_en = \"Open peak\"\nname_zh = \"开放大促\"\nstart = {}\nend = {}\nmultiplier_bp = 15000\nbooking_opens_days_before = 60\n\n\
+                 [[period]]\nid = \"peak_soon\"\nname_en = \"Soon peak\"\nname_zh = \"将至大促\"\nstart = {}\nend = {}\nmultiplier_bp = 12000\nbooking_opens_days_before = 60\npriority_days = 14\nrenews = \"peak_prev\"\n\n\
+                 [[period]]\nid = \"peak_next\"\nname_en = \"Next peak\"\nname_zh = \"下期大促\"\nstart = {}\nend = {}\nmultiplier_bp = 18000\nbooking_opens_days_before = 60\npriority_days = 60\nrenews = \"peak_prev\"\n",
+                day(-100),
+                day(-90),
+                day(20),
+                day(30),
+                day(75),
+                day(80),
+                day(100),
+                day(110)
+            ),
+        ),
+    ];
+    for (name, content) in files {
+        std::fs::write(dir.join(name), content).unwrap();
+    }
+}
+
 pub fn test_settings(backend: Backend, dir: &std::path::Path, smtp_port: u16) -> Settings {
     let mut s = Settings {
         listen: "127.0.0.1:0".into(),
@@ -222,8 +283,11 @@ pub fn test_settings(backend: Backend, dir: &std::path::Path, smtp_port: u16) ->
         jwt_secret: Some(SecretString::from(JWT_SECRET.to_owned())),
         workers: Some(2),
         shutdown_timeout_secs: 1,
+        rules_dir: dir.join("seat-rules"),
+        jobs_interval_secs: 1,
         ..Settings::default()
     };
+    write_fixture_rules(&s.rules_dir);
     s.mail.transport = MailTransportKind::Smtp;
     s.mail.smtp.host = "127.0.0.1".into();
     s.mail.smtp.port = smtp_port;
@@ -260,6 +324,7 @@ pub async fn start(
     let port = app.port();
     let handle = app.handle();
     let db = app.db.clone();
+    let clock = app.clock.clone();
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address: format!("http://127.0.0.1:{port}"),
@@ -274,6 +339,7 @@ pub async fn start(
             .unwrap(),
         data_dir,
         handle,
+        clock,
     }
 }
 

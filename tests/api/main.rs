@@ -12,3 +12,5 @@ mod migrations;
 mod openapi;
 mod operations;
 mod pages;
+mod seat_pages;
+mod seats;

@@ -491,3 +491,60 @@ async fn browser_pages_are_keyboard_usable() {
 
     browser.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_shop_books_seats_with_a_live_quote() {
+    let (browser, app) = browser_and_app().await;
+    let email = app.unique_email("browser.shop");
+    app.register_merchant(&email, "Browser Tea House").await;
+
+    browser.goto(&app.url("/sign-in")).await;
+    browser.fill("Email address", &email).await;
+    browser.fill("Password", PASSWORD).await;
+    browser.submit("Sign in").await;
+    browser.heading_containing("Welcome").await;
+
+    browser.goto(&app.url("/seats/book")).await;
+    browser.heading_containing("Book seats").await;
+    // Dates are typed through the date inputs' values (their keyboard entry is
+    // locale-specific); hours and skill keep the defaults (08:00-24:00, general).
+    let start = crate::helpers::day(24);
+    let end = crate::helpers::day(25);
+    browser
+        .js(&format!(
+            "document.getElementById('start_date').value = '{start}';\
+             document.getElementById('end_date').value = '{end}';\
+             document.querySelector('form[data-quote]').dispatchEvent(new Event('input', {{bubbles: true}}));"
+        ))
+        .await;
+    let seats = browser.field("Seats").await;
+    seats.clear().await.unwrap();
+    seats.send_keys("3").await.unwrap();
+
+    // The live quote: 2 days x 16 h x 3 seats = 96 seat-hours at ¥35 in the 1.5x peak.
+    let total = browser
+        .wait_for(Locator::Css("#quote td[data-total-fen='504000']"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(total, "¥5,040.00");
+    assert!(browser.body_text().await.contains("Open peak price 1.5x"));
+
+    browser.submit("Hold these seats").await;
+    browser
+        .wait_for(Locator::XPath(
+            "//*[@role='status' and contains(., 'The seats are held')]",
+        ))
+        .await;
+    browser.submit("Confirm booking").await;
+    browser
+        .wait_for(Locator::XPath(
+            "//*[@role='status' and contains(., 'The booking is confirmed')]",
+        ))
+        .await;
+    assert!(browser.body_text().await.contains("CS-"));
+    browser.screenshot("booking.png").await;
+    app.smtp.wait_for(&email, "Booking confirmed").await;
+    browser.close().await;
+}

@@ -36,6 +36,11 @@ fn cloudseat(dir: &Path, args: &[&str]) -> Command {
         }
     }
     cmd.env_remove("RUST_LOG");
+    // The shipped rules, wherever the test runs from.
+    cmd.env(
+        "CLOUDSEAT_RULES_DIR",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/seat-rules"),
+    );
     cmd
 }
 

@@ -1,0 +1,4 @@
+DROP TABLE notifications_sent;
+DROP TABLE shifts;
+DROP TABLE bookings;
+DROP TABLE seat_inventory;

@@ -1,0 +1,55 @@
+//! The seat marketplace's background task: releases expired holds, moves bookings to
+//! active and completed by the clock, and sends the "renewal window opens tomorrow"
+//! notices. Every step is conditional in the database, so several instances may run it.
+
+use std::time::Duration;
+
+use actix_web::web;
+use tokio::sync::watch;
+
+use super::service;
+use crate::state::AppState;
+
+pub async fn run(state: web::Data<AppState>, every: Duration, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        if *shutdown.borrow() {
+            break;
+        }
+        tick(&state).await;
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = shutdown.changed() => {}
+        }
+    }
+}
+
+/// One pass; returns (bookings moved, notices sent).
+pub async fn tick(state: &AppState) -> (usize, usize) {
+    let rules = state.rules();
+    let clock = state.clock.clone();
+    let result = state
+        .db
+        .run(move |conn| {
+            let now = clock.now();
+            let moved = service::housekeeping(conn, &rules, now)?;
+            let today = clock.today_in(rules.market.time_zone);
+            let notices = service::renewal_notices(conn, &rules, today, now)?;
+            Ok::<_, crate::error::AppError>((moved, notices))
+        })
+        .await;
+    match result {
+        Ok((moved, notices)) => {
+            if moved > 0 || notices > 0 {
+                tracing::info!(moved, notices, "seat housekeeping");
+            }
+            if notices > 0 {
+                state.wake_outbox();
+            }
+            (moved, notices)
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "seat housekeeping failed; will retry");
+            (0, 0)
+        }
+    }
+}
