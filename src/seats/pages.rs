@@ -873,41 +873,26 @@ async fn confirm_page(
     path: web::Path<String>,
     form: web::Form<ConfirmForm>,
 ) -> HttpResponse {
-    let (ctx, actor) = match shop_session(&state, &req).await {
-        Ok(s) => s,
-        Err(res) => return res,
+    let form = form.into_inner();
+    let request = ConfirmRequest {
+        payment_reference: Some(form.payment_reference.trim().to_owned()).filter(|r| !r.is_empty()),
+        paid_fen: None,
     };
-    if let Err(e) = check_csrf(&req, &form.csrf_token) {
-        return error_page(&ctx, e);
-    }
-    let id = path.into_inner();
-    let reference = Some(form.payment_reference.trim().to_owned()).filter(|r| !r.is_empty());
-    match service::confirm(
+    booking_action(
         &state,
-        actor.clone(),
-        id.clone(),
-        ConfirmRequest {
-            payment_reference: reference,
-            paid_fen: None,
+        &req,
+        path.into_inner(),
+        &form.csrf_token,
+        "confirmed",
+        |state, actor, id| {
+            Box::pin(async move {
+                service::confirm(state, actor, id, request)
+                    .await
+                    .map(|_| ())
+            })
         },
     )
     .await
-    {
-        Ok(_) => redirect(&format!("/seats/bookings/{id}?notice=confirmed")),
-        Err(AppError::Conflict { detail, .. }) => {
-            show_booking(
-                &state,
-                &ctx,
-                actor,
-                id,
-                None,
-                Some(detail),
-                StatusCode::CONFLICT,
-            )
-            .await
-        }
-        Err(e) => error_page(&ctx, e),
-    }
 }
 
 /// Cancels the booking (the form states the refund first).
@@ -919,19 +904,44 @@ async fn cancel_page(
     path: web::Path<String>,
     form: web::Form<crate::web::pages::CsrfForm>,
 ) -> HttpResponse {
-    let (ctx, actor) = match shop_session(&state, &req).await {
+    booking_action(
+        &state,
+        &req,
+        path.into_inner(),
+        &form.csrf_token,
+        "cancelled",
+        |state, actor, id| {
+            Box::pin(async move { service::cancel(state, actor, id).await.map(|_| ()) })
+        },
+    )
+    .await
+}
+
+type ActionFuture<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), AppError>> + 'a>>;
+
+/// A form button on a booking: check the session and the CSRF token, act, and go back to
+/// the booking with a notice, or show it again with why the action was refused.
+async fn booking_action<'a>(
+    state: &'a AppState,
+    req: &HttpRequest,
+    id: String,
+    csrf_token: &str,
+    notice: &str,
+    action: impl FnOnce(&'a AppState, Actor, String) -> ActionFuture<'a>,
+) -> HttpResponse {
+    let (ctx, actor) = match shop_session(state, req).await {
         Ok(s) => s,
         Err(res) => return res,
     };
-    if let Err(e) = check_csrf(&req, &form.csrf_token) {
+    if let Err(e) = check_csrf(req, csrf_token) {
         return error_page(&ctx, e);
     }
-    let id = path.into_inner();
-    match service::cancel(&state, actor.clone(), id.clone()).await {
-        Ok(_) => redirect(&format!("/seats/bookings/{id}?notice=cancelled")),
+    match action(state, actor.clone(), id.clone()).await {
+        Ok(()) => redirect(&format!("/seats/bookings/{id}?notice={notice}")),
         Err(AppError::Conflict { detail, .. }) => {
             show_booking(
-                &state,
+                state,
                 &ctx,
                 actor,
                 id,

@@ -166,7 +166,8 @@ fn window_error(err: WindowError) -> AppError {
     }
 }
 
-fn hours_of(rules: &Ruleset, row: &BookingRow) -> Result<Vec<NaiveDateTime>, AppError> {
+/// The booking as the pure rules see it, and its zone (the one it was booked in).
+fn as_valid(rules: &Ruleset, row: &BookingRow) -> (ValidBooking, chrono_tz::Tz) {
     let tz: chrono_tz::Tz = row.time_zone.parse().unwrap_or(rules.market.time_zone);
     let valid = ValidBooking {
         skill: row.skill.clone(),
@@ -176,6 +177,11 @@ fn hours_of(rules: &Ruleset, row: &BookingRow) -> Result<Vec<NaiveDateTime>, App
         daily_end_hour: row.daily_end_hour as u8,
         seats: row.seats as u32,
     };
+    (valid, tz)
+}
+
+fn hours_of(rules: &Ruleset, row: &BookingRow) -> Result<Vec<NaiveDateTime>, AppError> {
+    let (valid, tz) = as_valid(rules, row);
     Ok(booking::booked_hours(tz, &valid))
 }
 
@@ -405,15 +411,7 @@ pub async fn confirm(
                 if !store::mark_confirmed(conn, &row.id, &invoice, row.total_fen, now)? {
                     return Err(AppError::conflict("not_held", "the booking changed meanwhile"));
                 }
-                let tz: chrono_tz::Tz = row.time_zone.parse().unwrap_or(rules.market.time_zone);
-                let valid = ValidBooking {
-                    skill: row.skill.clone(),
-                    start: row.start_date,
-                    end: row.end_date,
-                    daily_start_hour: row.daily_start_hour as u8,
-                    daily_end_hour: row.daily_end_hour as u8,
-                    seats: row.seats as u32,
-                };
+                let (valid, tz) = as_valid(&rules, &row);
                 let blocks = booking::shift_blocks(tz, &valid, rules.market.block_hours);
                 let mut shifts = Vec::with_capacity(blocks.len() * row.seats as usize);
                 for (start, end) in &blocks {

@@ -555,3 +555,49 @@ pub fn field_codes(body: &Value) -> Vec<(String, String)> {
         })
         .unwrap_or_default()
 }
+
+/// A browser without JavaScript: keeps cookies, does not follow redirects.
+pub fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// The CSRF token of the first form on a page.
+pub fn csrf_of(html: &str) -> String {
+    let re = regex::Regex::new(r#"name="csrf_token" value="([^"]+)""#).unwrap();
+    re.captures(html).expect("a CSRF field")[1].to_owned()
+}
+
+/// Signs in through the form; returns the browser holding the session cookies.
+pub async fn signed_in(app: &TestApp, email: &str) -> reqwest::Client {
+    let b = browser();
+    let form = b
+        .get(app.url("/sign-in"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let res = b
+        .post(app.url("/sign-in"))
+        .form(&[
+            ("email", email),
+            ("password", PASSWORD),
+            ("csrf_token", &csrf_of(&form)),
+            ("next", "/home"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        StatusCode::SEE_OTHER,
+        "{}",
+        res.text().await.unwrap()
+    );
+    b
+}

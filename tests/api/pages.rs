@@ -1,22 +1,9 @@
 //! The server-rendered pages: sessions in cookies, CSRF on every form, escaping, languages.
 
-use reqwest::{Client, StatusCode};
+use reqwest::StatusCode;
 
 use crate::both_backends;
-use crate::helpers::{Backend, PASSWORD, TestApp, spawn_app};
-
-fn browser() -> Client {
-    Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-fn csrf_of(html: &str) -> String {
-    let re = regex::Regex::new(r#"name="csrf_token" value="([^"]+)""#).unwrap();
-    re.captures(html).expect("a CSRF field")[1].to_owned()
-}
+use crate::helpers::{Backend, PASSWORD, browser, csrf_of, signed_in, spawn_app};
 
 fn set_cookies(res: &reqwest::Response) -> Vec<String> {
     res.headers()
@@ -24,37 +11,6 @@ fn set_cookies(res: &reqwest::Response) -> Vec<String> {
         .iter()
         .map(|v| v.to_str().unwrap().to_owned())
         .collect()
-}
-
-/// Signs in through the form; returns the browser holding the session cookies.
-async fn sign_in(app: &TestApp, email: &str) -> Client {
-    let b = browser();
-    let form = b
-        .get(app.url("/sign-in"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let res = b
-        .post(app.url("/sign-in"))
-        .form(&[
-            ("email", email),
-            ("password", PASSWORD),
-            ("csrf_token", &csrf_of(&form)),
-            ("next", "/home"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        res.status(),
-        StatusCode::SEE_OTHER,
-        "{}",
-        res.text().await.unwrap()
-    );
-    b
 }
 
 both_backends! {
@@ -191,7 +147,7 @@ async fn names_with_markup_are_escaped_on_pages() {
     let email = app.unique_email("xss");
     app.register_agent(&email, "<script>alert('x')</script>")
         .await;
-    let b = sign_in(&app, &email).await;
+    let b = signed_in(&app, &email).await;
     let html = b
         .get(app.url("/home"))
         .send()

@@ -1,45 +1,8 @@
 //! The seat marketplace pages, driven like a browser without JavaScript.
 
-use reqwest::{Client, StatusCode};
+use reqwest::StatusCode;
 
-use crate::helpers::{Backend, PASSWORD, TestApp, day, spawn_app};
-
-fn browser() -> Client {
-    Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-fn csrf_of(html: &str) -> String {
-    let re = regex::Regex::new(r#"name="csrf_token" value="([^"]+)""#).unwrap();
-    re.captures(html).expect("a CSRF field")[1].to_owned()
-}
-
-async fn signed_in(app: &TestApp, email: &str) -> Client {
-    let b = browser();
-    let form = b
-        .get(app.url("/sign-in"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let res = b
-        .post(app.url("/sign-in"))
-        .form(&[
-            ("email", email),
-            ("password", PASSWORD),
-            ("csrf_token", &csrf_of(&form)),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    b
-}
+use crate::helpers::{Backend, csrf_of, day, signed_in, spawn_app};
 
 #[tokio::test]
 async fn the_calendar_and_estimator_are_public_and_bilingual() {
