@@ -1,6 +1,7 @@
 //! `cloudseat demo`: fills an empty database with a believable small world (two shops with
-//! staff, agents in every lifecycle state with their history, an admin) so that the pages
-//! show a living system. Every demo login shares one password, printed at the end.
+//! staff, agents in every lifecycle state with their history, an admin, and bookings for the
+//! next open peak: one confirmed with its shifts, one on hold) so that the pages show a
+//! living system. Every demo login shares one password, printed at the end.
 
 use chrono::{Duration, NaiveDateTime};
 
@@ -8,6 +9,9 @@ use crate::accounts::model::{AccountId, AgentStatus, Locale, MerchantId, Role};
 use crate::accounts::store::{self, NewAccount};
 use crate::audit::{self, LifecycleEvent};
 use crate::db::{DbConn, now, write_transaction};
+use crate::seats::booking::BookingInput;
+use crate::seats::rules::Ruleset;
+use crate::seats::service as seats;
 
 pub const DEMO_PASSWORD: &str = "demo-harbour-lantern-2026";
 
@@ -76,7 +80,7 @@ fn insert_person(
     Ok(id)
 }
 
-pub fn fill(conn: &mut DbConn) -> Result<Vec<DemoLogin>, DemoError> {
+pub fn fill(conn: &mut DbConn, rules: &Ruleset) -> Result<Vec<DemoLogin>, DemoError> {
     use diesel::prelude::*;
     let accounts: i64 = crate::db::schema::accounts::table
         .count()
@@ -139,12 +143,13 @@ pub fn fill(conn: &mut DbConn) -> Result<Vec<DemoLogin>, DemoError> {
                 90,
             ),
         ];
+        let mut owners: Vec<(AccountId, MerchantId)> = Vec::new();
         for (shop, staff, age_days) in shops {
             let mid = MerchantId::new();
             let joined = now - Duration::days(age_days);
             store::insert_merchant(conn, &mid, shop, joined)?;
-            for person in staff {
-                insert_person(
+            for (i, person) in staff.into_iter().enumerate() {
+                let id = insert_person(
                     conn,
                     &person,
                     Role::MerchantStaff,
@@ -152,6 +157,9 @@ pub fn fill(conn: &mut DbConn) -> Result<Vec<DemoLogin>, DemoError> {
                     &hash,
                     joined,
                 )?;
+                if i == 0 {
+                    owners.push((id, mid.clone()));
+                }
                 logins.push(DemoLogin {
                     email: person.email.into(),
                     role: Role::MerchantStaff,
@@ -262,6 +270,76 @@ pub fn fill(conn: &mut DbConn) -> Result<Vec<DemoLogin>, DemoError> {
                 note: status.as_str().into(),
             });
         }
+        book_next_peak(conn, rules, &owners)?;
         Ok(logins)
     })
+}
+
+/// Books the next peak that is open: a confirmed booking (with its shifts) for the first
+/// shop and a fresh hold for the second, through the same code as the API.
+fn book_next_peak(
+    conn: &mut DbConn,
+    rules: &Ruleset,
+    owners: &[(AccountId, MerchantId)],
+) -> Result<(), DemoError> {
+    let clock = crate::clock::Clock::default();
+    let today = clock.today_in(rules.market.time_zone);
+    let Some(peak) = rules
+        .periods
+        .iter()
+        .find(|p| p.start > today && today >= p.opens_on())
+    else {
+        return Ok(());
+    };
+    let Some(skill) = rules.skills.first() else {
+        return Ok(());
+    };
+    let request = |days: i64, seats: i64| BookingInput {
+        skill: skill.id.clone(),
+        start_date: peak.start.to_string(),
+        end_date: (peak.start + Duration::days(days - 1))
+            .min(peak.end)
+            .to_string(),
+        daily_start_hour: i64::from(rules.market.bookable_start_hour),
+        daily_end_hour: i64::from(rules.market.bookable_end_hour),
+        seats,
+    };
+    let to_demo =
+        |e: crate::error::AppError| DemoError::Other(anyhow::anyhow!("demo booking failed: {e}"));
+    if let Some((staff, merchant)) = owners.first() {
+        let row = seats::place_tx(
+            conn,
+            rules,
+            today,
+            clock.now(),
+            staff,
+            merchant,
+            &request(3, 20),
+        )
+        .map_err(to_demo)?;
+        let actor = seats::Actor::Staff {
+            account: staff.clone(),
+            merchant: merchant.clone(),
+        };
+        let confirm = seats::ConfirmRequest {
+            payment_reference: Some("DEMO-0001".into()),
+            paid_fen: None,
+        };
+        seats::confirm_tx(conn, rules, clock.now(), &actor, &row.id, &confirm)
+            .map_err(to_demo)?
+            .map_err(to_demo)?;
+    }
+    if let Some((staff, merchant)) = owners.get(1) {
+        seats::place_tx(
+            conn,
+            rules,
+            today,
+            clock.now(),
+            staff,
+            merchant,
+            &request(2, 8),
+        )
+        .map_err(to_demo)?;
+    }
+    Ok(())
 }

@@ -207,7 +207,13 @@ fn fill_demo(settings: &Settings) -> anyhow::Result<()> {
     let db = open(settings)?;
     db.migrate()?;
     let mut conn = db.get_blocking()?;
-    let logins = cloudseat::demo::fill(&mut conn)?;
+    let rules = cloudseat::seats::rules::load_dir(&settings.rules_dir).map_err(|e| {
+        anyhow::anyhow!(
+            "the seat rules in {} are not valid:\n{e}",
+            settings.rules_dir.display()
+        )
+    })?;
+    let logins = cloudseat::demo::fill(&mut conn, &rules)?;
     println!(
         "demo data created; every demo login uses the password {}",
         cloudseat::demo::DEMO_PASSWORD

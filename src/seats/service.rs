@@ -250,6 +250,110 @@ fn summary(
     super::mails::BookingSummary::new(row, quote, locale)
 }
 
+/// Holds seats for every hour a request covers: the body of one write transaction, shared
+/// by the API and by `cloudseat demo`. Returns the held booking.
+#[allow(clippy::too_many_arguments)]
+pub fn place_tx(
+    conn: &mut DbConn,
+    rules: &Ruleset,
+    today: NaiveDate,
+    now: NaiveDateTime,
+    staff: &AccountId,
+    merchant: &MerchantId,
+    input: &BookingInput,
+) -> Result<BookingRow, AppError> {
+    let valid = booking::validate(rules, input).map_err(|e| match e.finish() {
+        Err(err) => err,
+        Ok(()) => AppError::internal(anyhow::anyhow!("validation failed without errors")),
+    })?;
+    let skill = rules.skill(&valid.skill).ok_or(AppError::NotFound)?.clone();
+    let tz = rules.market.time_zone;
+    let hours = booking::booked_hours(tz, &valid);
+    let renewed = store::booked_periods(conn, merchant)?;
+    let period = booking::check_window(rules, &valid, today, &renewed).map_err(window_error)?;
+    // Seats of holds that ran out go back before anyone is told "sold out".
+    expire_holds(conn, rules, now)?;
+    store::ensure_inventory(conn, &skill.id, &hours, skill.seats_per_hour as i32)?;
+    if let Err(short) = store::take_seats(conn, &skill.id, &hours, valid.seats as i32)? {
+        let full: Vec<serde_json::Value> = short
+            .iter()
+            .map(|(h, left)| {
+                serde_json::json!({
+                    "hour_start": h.and_utc(),
+                    "local": h.and_utc().with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string(),
+                    "seats_left": left,
+                })
+            })
+            .collect();
+        return Err(AppError::conflict_with(
+            "sold_out",
+            format!(
+                "{} of the requested hours have fewer than {} {} seats left",
+                full.len(),
+                valid.seats,
+                skill.id
+            ),
+            serde_json::json!({ "full_hours": full }),
+        ));
+    }
+    let quote = booking::quote(rules, &skill, &valid, today);
+    let id = new_id();
+    let quote_json = serde_json::to_string(&quote).map_err(AppError::internal)?;
+    let starts_at = *hours
+        .first()
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("no hours")))?;
+    let ends_at = *hours
+        .last()
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("no hours")))?
+        + Duration::hours(1);
+    store::insert_booking(
+        conn,
+        &NewBooking {
+            id: &id,
+            merchant_id: merchant,
+            created_by: staff,
+            skill: &skill.id,
+            start_date: valid.start,
+            end_date: valid.end,
+            daily_start_hour: i32::from(valid.daily_start_hour),
+            daily_end_hour: i32::from(valid.daily_end_hour),
+            time_zone: tz.name(),
+            seats: valid.seats as i32,
+            seat_hours: valid.seat_hours() as i64,
+            status: "held",
+            ruleset_version: &rules.version,
+            period_id: period.as_deref(),
+            quote: &quote_json,
+            total_fen: quote.total_fen,
+            hold_expires_at: Some(now + Duration::minutes(i64::from(rules.market.hold_minutes))),
+            starts_at,
+            ends_at,
+            created_at: now,
+            updated_at: now,
+        },
+    )?;
+    audit::record_lifecycle(
+        conn,
+        LifecycleEvent {
+            entity_type: "booking",
+            entity_id: &id,
+            from_state: None,
+            to_state: "held",
+            actor: Some(staff),
+            reason: None,
+        },
+        now,
+    )?;
+    let row = store::find_booking(conn, &id)?.ok_or(AppError::NotFound)?;
+    booking_mail(
+        conn,
+        &row,
+        |l| MailKind::BookingHeld(summary(&row, &quote, l)),
+        now,
+    )?;
+    Ok(row)
+}
+
 /// Places a hold on the inventory for every hour the request covers.
 pub async fn place(
     state: &AppState,
@@ -258,95 +362,16 @@ pub async fn place(
     input: BookingInput,
 ) -> Result<BookingView, AppError> {
     let rules = state.rules();
-    let valid = booking::validate(&rules, &input).map_err(|e| match e.finish() {
-        Err(err) => err,
-        Ok(()) => AppError::internal(anyhow::anyhow!("validation failed without errors")),
-    })?;
-    let skill = rules.skill(&valid.skill).ok_or(AppError::NotFound)?.clone();
-    let tz = rules.market.time_zone;
-    let hours = booking::booked_hours(tz, &valid);
-    let today = state.clock.today_in(tz);
+    let today = state.clock.today_in(rules.market.time_zone);
     let clock = state.clock.clone();
     let staff = staff.clone();
     let merchant = merchant.clone();
     let view = state
         .db
         .run(move |conn| {
-            write_transaction(conn, |conn| -> Result<BookingView, AppError> {
-                let now = clock.now();
-                let renewed = store::booked_periods(conn, &merchant)?;
-                let period = booking::check_window(&rules, &valid, today, &renewed).map_err(window_error)?;
-                // Seats of holds that ran out go back before anyone is told "sold out".
-                expire_holds(conn, &rules, now)?;
-                store::ensure_inventory(conn, &skill.id, &hours, skill.seats_per_hour as i32)?;
-                if let Err(short) = store::take_seats(conn, &skill.id, &hours, valid.seats as i32)? {
-                    let full: Vec<serde_json::Value> = short
-                        .iter()
-                        .map(|(h, left)| {
-                            serde_json::json!({
-                                "hour_start": h.and_utc(),
-                                "local": h.and_utc().with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string(),
-                                "seats_left": left,
-                            })
-                        })
-                        .collect();
-                    return Err(AppError::conflict_with(
-                        "sold_out",
-                        format!(
-                            "{} of the requested hours have fewer than {} {} seats left",
-                            full.len(),
-                            valid.seats,
-                            skill.id
-                        ),
-                        serde_json::json!({ "full_hours": full }),
-                    ));
-                }
-                let quote = booking::quote(&rules, &skill, &valid, today);
-                let id = new_id();
-                let quote_json = serde_json::to_string(&quote).map_err(AppError::internal)?;
-                let starts_at = *hours.first().ok_or_else(|| AppError::internal(anyhow::anyhow!("no hours")))?;
-                let ends_at = *hours.last().ok_or_else(|| AppError::internal(anyhow::anyhow!("no hours")))? + Duration::hours(1);
-                store::insert_booking(
-                    conn,
-                    &NewBooking {
-                        id: &id,
-                        merchant_id: &merchant,
-                        created_by: &staff,
-                        skill: &skill.id,
-                        start_date: valid.start,
-                        end_date: valid.end,
-                        daily_start_hour: i32::from(valid.daily_start_hour),
-                        daily_end_hour: i32::from(valid.daily_end_hour),
-                        time_zone: tz.name(),
-                        seats: valid.seats as i32,
-                        seat_hours: valid.seat_hours() as i64,
-                        status: "held",
-                        ruleset_version: &rules.version,
-                        period_id: period.as_deref(),
-                        quote: &quote_json,
-                        total_fen: quote.total_fen,
-                        hold_expires_at: Some(now + Duration::minutes(i64::from(rules.market.hold_minutes))),
-                        starts_at,
-                        ends_at,
-                        created_at: now,
-                        updated_at: now,
-                    },
-                )?;
-                audit::record_lifecycle(
-                    conn,
-                    LifecycleEvent {
-                        entity_type: "booking",
-                        entity_id: &id,
-                        from_state: None,
-                        to_state: "held",
-                        actor: Some(&staff),
-                        reason: None,
-                    },
-                    now,
-                )?;
-                let row = store::find_booking(conn, &id)?.ok_or(AppError::NotFound)?;
-                booking_mail(conn, &row, |l| MailKind::BookingHeld(summary(&row, &quote, l)), now)?;
-                BookingView::try_from(row)
+            write_transaction(conn, |conn| {
+                place_tx(conn, &rules, today, clock.now(), &staff, &merchant, &input)
+                    .and_then(BookingView::try_from)
             })
         })
         .await?;
@@ -368,7 +393,113 @@ fn invoice_number(now: NaiveDateTime, id: &str) -> String {
 }
 
 /// Confirms a held booking: records the invoice and creates one shift per seat per time
-/// block per day, all in one transaction.
+/// block per day, in the caller's write transaction. An expired hold is released and then
+/// reported as the inner error (so that the release commits).
+pub fn confirm_tx(
+    conn: &mut DbConn,
+    rules: &Ruleset,
+    now: NaiveDateTime,
+    actor: &Actor,
+    id: &str,
+    req: &ConfirmRequest,
+) -> Result<Result<BookingRow, AppError>, AppError> {
+    let row = store::find_booking(conn, id)?.ok_or(AppError::NotFound)?;
+    actor.may_touch(&row)?;
+    match row.status.as_str() {
+        "held" => {}
+        "cancelled" if row.cancel_reason.as_deref() == Some("hold_expired") => {
+            return Err(AppError::conflict(
+                "hold_expired",
+                "the hold ran out and its seats were released; book again",
+            ));
+        }
+        other => {
+            return Err(AppError::conflict(
+                "not_held",
+                format!("only a held booking can be confirmed; this one is {other}"),
+            ));
+        }
+    }
+    if let Some(paid) = req.paid_fen
+        && paid != row.total_fen
+    {
+        return Err(AppError::field(
+            "paid_fen",
+            "amount_mismatch",
+            format!("the booking's total is {} fen", row.total_fen),
+        ));
+    }
+    if row.hold_expires_at.is_some_and(|t| t <= now) {
+        expire_hold(conn, rules, &row, now)?;
+        return Ok(Err(AppError::conflict(
+            "hold_expired",
+            "the hold ran out and its seats were released; book again",
+        )));
+    }
+    let invoice = invoice_number(now, &row.id);
+    if !store::mark_confirmed(conn, &row.id, &invoice, row.total_fen, now)? {
+        return Err(AppError::conflict(
+            "not_held",
+            "the booking changed meanwhile",
+        ));
+    }
+    let (valid, tz) = as_valid(rules, &row);
+    let blocks = booking::shift_blocks(tz, &valid, rules.market.block_hours);
+    let mut shifts = Vec::with_capacity(blocks.len() * row.seats as usize);
+    for (start, end) in &blocks {
+        for seat in 1..=row.seats {
+            shifts.push(NewShift {
+                id: new_id(),
+                booking_id: &row.id,
+                merchant_id: &row.merchant_id,
+                skill: &row.skill,
+                seat_no: seat,
+                starts_at: *start,
+                ends_at: *end,
+                status: "open",
+                created_at: now,
+                updated_at: now,
+            });
+        }
+    }
+    store::insert_shifts(conn, &shifts)?;
+    audit::record_lifecycle(
+        conn,
+        LifecycleEvent {
+            entity_type: "booking",
+            entity_id: &row.id,
+            from_state: Some("held"),
+            to_state: "confirmed",
+            actor: Some(actor.account()),
+            reason: req.payment_reference.as_deref(),
+        },
+        now,
+    )?;
+    if let Actor::Admin { account } = &actor {
+        audit::record(
+            conn,
+            AuditEntry {
+                actor: Some(account),
+                action: "booking.confirmed",
+                target_type: "booking",
+                target_id: Some(&row.id),
+                details: serde_json::json!({ "invoice": invoice, "payment_reference": req.payment_reference }),
+            },
+            now,
+        )?;
+    }
+    let row = store::find_booking(conn, &row.id)?.ok_or(AppError::NotFound)?;
+    let quote: Quote = serde_json::from_str(&row.quote).map_err(AppError::internal)?;
+    booking_mail(
+        conn,
+        &row,
+        |l| MailKind::BookingConfirmed(summary(&row, &quote, l)),
+        now,
+    )?;
+    Ok(Ok(row))
+}
+
+/// Confirms a held booking (see [`confirm_tx`]).
 pub async fn confirm(
     state: &AppState,
     actor: Actor,
@@ -377,94 +508,16 @@ pub async fn confirm(
 ) -> Result<BookingView, AppError> {
     let rules = state.rules();
     let clock = state.clock.clone();
-    let view = state
+    let row = state
         .db
         .run(move |conn| {
-            // An expired hold is released (committed) and then reported: the inner error.
-            write_transaction(conn, |conn| -> Result<Result<BookingView, AppError>, AppError> {
-                let now = clock.now();
-                let row = store::find_booking(conn, &id)?.ok_or(AppError::NotFound)?;
-                actor.may_touch(&row)?;
-                match row.status.as_str() {
-                    "held" => {}
-                    "cancelled" if row.cancel_reason.as_deref() == Some("hold_expired") => {
-                        return Err(AppError::conflict("hold_expired", "the hold ran out and its seats were released; book again"));
-                    }
-                    other => {
-                        return Err(AppError::conflict("not_held", format!("only a held booking can be confirmed; this one is {other}")));
-                    }
-                }
-                if let Some(paid) = req.paid_fen
-                    && paid != row.total_fen
-                {
-                    return Err(AppError::field(
-                        "paid_fen",
-                        "amount_mismatch",
-                        format!("the booking's total is {} fen", row.total_fen),
-                    ));
-                }
-                if row.hold_expires_at.is_some_and(|t| t <= now) {
-                    expire_hold(conn, &rules, &row, now)?;
-                    return Ok(Err(AppError::conflict("hold_expired", "the hold ran out and its seats were released; book again")));
-                }
-                let invoice = invoice_number(now, &row.id);
-                if !store::mark_confirmed(conn, &row.id, &invoice, row.total_fen, now)? {
-                    return Err(AppError::conflict("not_held", "the booking changed meanwhile"));
-                }
-                let (valid, tz) = as_valid(&rules, &row);
-                let blocks = booking::shift_blocks(tz, &valid, rules.market.block_hours);
-                let mut shifts = Vec::with_capacity(blocks.len() * row.seats as usize);
-                for (start, end) in &blocks {
-                    for seat in 1..=row.seats {
-                        shifts.push(NewShift {
-                            id: new_id(),
-                            booking_id: &row.id,
-                            merchant_id: &row.merchant_id,
-                            skill: &row.skill,
-                            seat_no: seat,
-                            starts_at: *start,
-                            ends_at: *end,
-                            status: "open",
-                            created_at: now,
-                            updated_at: now,
-                        });
-                    }
-                }
-                store::insert_shifts(conn, &shifts)?;
-                audit::record_lifecycle(
-                    conn,
-                    LifecycleEvent {
-                        entity_type: "booking",
-                        entity_id: &row.id,
-                        from_state: Some("held"),
-                        to_state: "confirmed",
-                        actor: Some(actor.account()),
-                        reason: req.payment_reference.as_deref(),
-                    },
-                    now,
-                )?;
-                if let Actor::Admin { account } = &actor {
-                    audit::record(
-                        conn,
-                        AuditEntry {
-                            actor: Some(account),
-                            action: "booking.confirmed",
-                            target_type: "booking",
-                            target_id: Some(&row.id),
-                            details: serde_json::json!({ "invoice": invoice, "payment_reference": req.payment_reference }),
-                        },
-                        now,
-                    )?;
-                }
-                let row = store::find_booking(conn, &row.id)?.ok_or(AppError::NotFound)?;
-                let quote: Quote = serde_json::from_str(&row.quote).map_err(AppError::internal)?;
-                booking_mail(conn, &row, |l| MailKind::BookingConfirmed(summary(&row, &quote, l)), now)?;
-                Ok(Ok(BookingView::try_from(row)?))
+            write_transaction(conn, |conn| {
+                confirm_tx(conn, &rules, clock.now(), &actor, &id, &req)
             })
         })
         .await??;
     state.wake_outbox();
-    Ok(view)
+    BookingView::try_from(row)
 }
 
 /// Cancels a booking with the refund the policy gives for how far ahead it is.

@@ -517,7 +517,43 @@ async fn browser_shop_books_seats_with_a_live_quote() {
              document.querySelector('form[data-quote]').dispatchEvent(new Event('input', {{bubbles: true}}));"
         ))
         .await;
+    // The inline estimate, with its defaults: 1,200 chats an hour at 4 minutes, 80% in 30 s.
+    browser
+        .wait_for(Locator::Css("details[data-estimate] summary"))
+        .await
+        .click()
+        .await
+        .unwrap();
+    let sentence = browser
+        .wait_for(Locator::XPath(
+            "//p[@id='estimate-result' and contains(., 'you need')]",
+        ))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        sentence.starts_with("For 1200 chats an hour at 4 minutes, 80% answered in 30 s, you need"),
+        "{sentence}"
+    );
+    let needed: String = sentence
+        .chars()
+        .filter(|c| c.is_ascii_digit())
+        .skip("120048030".len())
+        .collect();
+    browser
+        .wait_for(Locator::Css("button[data-use-estimate]"))
+        .await
+        .click()
+        .await
+        .unwrap();
     let seats = browser.field("Seats").await;
+    assert_eq!(
+        seats.prop("value").await.unwrap().unwrap_or_default(),
+        needed,
+        "the estimate fills the seats"
+    );
+
     seats.clear().await.unwrap();
     seats.send_keys("3").await.unwrap();
 

@@ -75,10 +75,53 @@
         out.textContent = first ? first.message : (r.body.detail || r.body.title);
       }).catch(function () { out.textContent = out.getAttribute("data-empty"); });
     };
-    booking.addEventListener("input", function () {
+    booking.addEventListener("input", function (event) {
+      if (event.target.closest("[data-estimate]")) return;
       clearTimeout(timer);
       timer = setTimeout(update, 250);
     });
     update();
+
+    // The inline staffing estimate: "... you need N seats", with a button to use N.
+    var est = booking.querySelector("[data-estimate]");
+    if (est) {
+      var result = document.getElementById("estimate-result");
+      var use = est.querySelector("[data-use-estimate]");
+      var estTimer = null;
+      var fill = function (template, values) {
+        return template.replace(/%\{(\w+)\}/g, function (_, k) { return values[k]; });
+      };
+      var estimate = function () {
+        var num = function (id) { return parseFloat(document.getElementById(id).value); };
+        var v = { contacts: num("est_contacts"), minutes: num("est_minutes"), percent: num("est_percent"), seconds: num("est_seconds") };
+        if ([v.contacts, v.minutes, v.percent, v.seconds].some(isNaN)) { result.textContent = ""; use.hidden = true; return; }
+        fetch("/api/estimates/staffing", {
+          method: "POST",
+          headers: { "Content-Type": "application/json", "Accept": "application/json" },
+          body: JSON.stringify({ contacts_per_hour: v.contacts, aht_seconds: v.minutes * 60, target_percent: v.percent, target_seconds: v.seconds })
+        }).then(function (res) {
+          return res.json().then(function (body) { return { ok: res.ok, body: body }; });
+        }).then(function (r) {
+          if (!r.ok) {
+            var first = r.body.errors && r.body.errors[0];
+            result.textContent = first ? first.message : r.body.title;
+            use.hidden = true;
+            return;
+          }
+          v.seats = r.body.seats_needed;
+          result.textContent = fill(est.getAttribute("data-sentence"), v);
+          use.textContent = fill(est.getAttribute("data-use"), v);
+          use.setAttribute("data-seats", v.seats);
+          use.hidden = false;
+        });
+      };
+      est.addEventListener("input", function () { clearTimeout(estTimer); estTimer = setTimeout(estimate, 250); });
+      est.addEventListener("toggle", estimate);
+      use.addEventListener("click", function () {
+        booking.elements.seats.value = use.getAttribute("data-seats");
+        booking.elements.seats.focus();
+        update();
+      });
+    }
   }
 })();
