@@ -94,6 +94,18 @@ impl Application {
         settings: Settings,
         mailer: Mailer,
     ) -> anyhow::Result<Application> {
+        // The rules first: a bad rule file stops start-up before any data is touched.
+        let rules_dir = settings.rules_dir.clone();
+        let rules = tokio::task::spawn_blocking(move || crate::seats::rules::load_dir(&rules_dir))
+            .await?
+            .map_err(|errors| {
+                anyhow::anyhow!(
+                    "the seat rules in {} are not valid:\n{errors}",
+                    settings.rules_dir.display()
+                )
+            })?;
+        tracing::info!(version = %rules.version, dir = %settings.rules_dir.display(), "seat rules loaded");
+
         let database_url = settings.database_url();
         let db = Db::connect(&database_url, settings.database_pool_size).with_context(|| {
             format!(
@@ -107,17 +119,6 @@ impl Application {
             tracing::info!(migrations = ?applied, "applied database migrations");
         }
         tokio::task::spawn_blocking(crate::auth::password::warm_up).await?;
-
-        let rules_dir = settings.rules_dir.clone();
-        let rules = tokio::task::spawn_blocking(move || crate::seats::rules::load_dir(&rules_dir))
-            .await?
-            .map_err(|errors| {
-                anyhow::anyhow!(
-                    "the seat rules in {} are not valid:\n{errors}",
-                    settings.rules_dir.display()
-                )
-            })?;
-        tracing::info!(version = %rules.version, dir = %settings.rules_dir.display(), "seat rules loaded");
 
         let listener = TcpListener::bind(&settings.listen)
             .with_context(|| format!("cannot listen on {}", settings.listen))?;

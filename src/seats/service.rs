@@ -274,28 +274,6 @@ pub fn place_tx(
     // Seats of holds that ran out go back before anyone is told "sold out".
     expire_holds(conn, rules, now)?;
     store::ensure_inventory(conn, &skill.id, &hours, skill.seats_per_hour as i32)?;
-    if let Err(short) = store::take_seats(conn, &skill.id, &hours, valid.seats as i32)? {
-        let full: Vec<serde_json::Value> = short
-            .iter()
-            .map(|(h, left)| {
-                serde_json::json!({
-                    "hour_start": h.and_utc(),
-                    "local": h.and_utc().with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string(),
-                    "seats_left": left,
-                })
-            })
-            .collect();
-        return Err(AppError::conflict_with(
-            "sold_out",
-            format!(
-                "{} of the requested hours have fewer than {} {} seats left",
-                full.len(),
-                valid.seats,
-                skill.id
-            ),
-            serde_json::json!({ "full_hours": full }),
-        ));
-    }
     let quote = booking::quote(rules, &skill, &valid, today);
     let id = new_id();
     let quote_json = serde_json::to_string(&quote).map_err(AppError::internal)?;
@@ -351,6 +329,30 @@ pub fn place_tx(
         |l| MailKind::BookingHeld(summary(&row, &quote, l)),
         now,
     )?;
+    // Seats last: the inventory rows stay locked only from here to the commit, and a
+    // sold-out rolls back the booking, its event and its mail written above.
+    if let Err(short) = store::take_seats(conn, &skill.id, &hours, valid.seats as i32)? {
+        let full: Vec<serde_json::Value> = short
+            .iter()
+            .map(|(h, left)| {
+                serde_json::json!({
+                    "hour_start": h.and_utc(),
+                    "local": h.and_utc().with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string(),
+                    "seats_left": left,
+                })
+            })
+            .collect();
+        return Err(AppError::conflict_with(
+            "sold_out",
+            format!(
+                "{} of the requested hours have fewer than {} {} seats left",
+                full.len(),
+                valid.seats,
+                skill.id
+            ),
+            serde_json::json!({ "full_hours": full }),
+        ));
+    }
     Ok(row)
 }
 

@@ -125,12 +125,12 @@ pub fn ensure_inventory(
     Ok(())
 }
 
-/// Takes `seats` in every hour, all or nothing. On PostgreSQL the hours' rows are locked
-/// first, in a fixed order, so bookings over the same hours queue instead of deadlocking; on
-/// SQLite the write transaction (`BEGIN IMMEDIATE`) already serialises writers. With the
-/// rows held, the hours that are too full are read; if there are none, one conditional
-/// UPDATE takes the seats (and the table's CHECK forbids `sold > capacity` whatever
-/// happens). Returns the short hours with what is left in each; the caller rolls back.
+/// Takes `seats` in every hour, all or nothing, with one conditional UPDATE that only
+/// touches rows with enough left (and the table's CHECK forbids `sold > capacity` whatever
+/// happens). On PostgreSQL the rows are locked first in a fixed order, so bookings over the
+/// same hours queue instead of deadlocking; on SQLite the write transaction (`BEGIN
+/// IMMEDIATE`) already serialises writers. Returns the hours that were short, with what is
+/// left in each, when not every hour could be taken: the caller must roll back then.
 pub fn take_seats(
     conn: &mut DbConn,
     skill: &str,
@@ -146,32 +146,41 @@ pub fn take_seats(
             .for_update()
             .load::<NaiveDateTime>(c)?;
     }
-    let short: Vec<(NaiveDateTime, i32)> = seat_inventory::table
-        .filter(seat_inventory::skill.eq(skill))
-        .filter(seat_inventory::hour_start.eq_any(hours))
-        .filter((seat_inventory::capacity - seat_inventory::sold).lt(seats))
-        .select((
-            seat_inventory::hour_start,
-            seat_inventory::capacity - seat_inventory::sold,
-        ))
-        .order(seat_inventory::hour_start.asc())
-        .load(conn)?;
-    if !short.is_empty() {
-        return Ok(Err(short));
-    }
-    let taken = diesel::update(
+    let taken: Vec<NaiveDateTime> = diesel::update(
         seat_inventory::table
             .filter(seat_inventory::skill.eq(skill))
             .filter(seat_inventory::hour_start.eq_any(hours))
             .filter((seat_inventory::capacity - seat_inventory::sold).ge(seats)),
     )
     .set(seat_inventory::sold.eq(seat_inventory::sold + seats))
-    .execute(conn)?;
-    if taken != hours.len() {
-        // Only possible if an hour's row is missing: treat as full rather than half-book.
-        return Ok(Err(Vec::new()));
+    .returning(seat_inventory::hour_start)
+    .get_results(conn)?;
+    if taken.len() == hours.len() {
+        return Ok(Ok(()));
     }
-    Ok(Ok(()))
+    // The rows not taken are unchanged, so what they have left is still what they had.
+    let taken: HashSet<NaiveDateTime> = taken.into_iter().collect();
+    let short_hours: Vec<NaiveDateTime> = hours
+        .iter()
+        .filter(|h| !taken.contains(h))
+        .copied()
+        .collect();
+    let mut short: Vec<(NaiveDateTime, i32)> = seat_inventory::table
+        .filter(seat_inventory::skill.eq(skill))
+        .filter(seat_inventory::hour_start.eq_any(&short_hours))
+        .select((
+            seat_inventory::hour_start,
+            seat_inventory::capacity - seat_inventory::sold,
+        ))
+        .order(seat_inventory::hour_start.asc())
+        .load(conn)?;
+    // An hour without a row at all (never the case after `ensure_inventory`) has nothing.
+    for h in short_hours {
+        if !short.iter().any(|(s, _)| *s == h) {
+            short.push((h, 0));
+        }
+    }
+    Ok(Err(short))
 }
 
 /// Gives seats back (cancellation, expired hold).

@@ -661,6 +661,61 @@ fn bad_config_file_stops_startup_with_a_clear_message() {
 }
 
 #[test]
+fn a_bad_seat_rule_file_stops_serve_naming_file_line_and_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules");
+    std::fs::create_dir_all(&rules).unwrap();
+    let shipped = concat!(env!("CARGO_MANIFEST_DIR"), "/seat-rules");
+    for entry in std::fs::read_dir(shipped).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, rules.join(path.file_name().unwrap())).unwrap();
+    }
+    let skills = std::fs::read_to_string(rules.join("skills.toml")).unwrap();
+    let line = skills
+        .lines()
+        .position(|l| l.starts_with("price_per_seat_hour_fen"))
+        .unwrap()
+        + 1;
+    let broken = skills.replacen(
+        "price_per_seat_hour_fen = 3500",
+        "price_per_seat_hour_fen = -3500",
+        1,
+    );
+    assert_ne!(
+        broken, skills,
+        "the shipped general price changed; update this test"
+    );
+    std::fs::write(rules.join("skills.toml"), broken).unwrap();
+
+    let mut cmd = cloudseat(dir.path(), &["serve", "--listen", "127.0.0.1:0"]);
+    cmd.env("CLOUDSEAT_RULES_DIR", &rules);
+    let out = run(cmd, "");
+    assert!(!out.status.success(), "{}", describe(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("skills.toml:{line}:")),
+        "{}",
+        describe(&out)
+    );
+    assert!(
+        stderr.contains("price_per_seat_hour_fen"),
+        "{}",
+        describe(&out)
+    );
+    assert!(
+        !dir.path().join("cloudseat.db").exists(),
+        "the database was touched before the rules were checked"
+    );
+
+    // `rules check` says the same without starting anything.
+    let mut check = cloudseat(dir.path(), &["rules", "check"]);
+    check.arg(&rules);
+    let out = run(check, "");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains(&format!("skills.toml:{line}:")));
+}
+
+#[test]
 fn migrate_applies_then_reports_up_to_date() {
     let dir = tempfile::tempdir().unwrap();
     let first = run(cloudseat(dir.path(), &["migrate"]), "");
