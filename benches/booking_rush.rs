@@ -46,10 +46,14 @@ fn write_rules(dir: &std::path::Path, today: chrono::NaiveDate, seats_per_hour: 
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let args: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| a != "--bench")
-        .collect();
+    let raw: Vec<String> = std::env::args().skip(1).collect();
+    // Test runners list or run every target (`cargo nextest run --all-targets` calls this
+    // with `--list`, `cargo test` without `--bench`): there are no tests in here, and the
+    // rush only runs under `cargo bench`.
+    if !raw.iter().any(|a| a == "--bench") || raw.iter().any(|a| a == "--list") {
+        return;
+    }
+    let args: Vec<String> = raw.into_iter().filter(|a| a != "--bench").collect();
     let backend = args.first().cloned().unwrap_or_else(|| "sqlite".into());
     let shops: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(1000);
     let seats_per_hour: u32 = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(600);
