@@ -11,6 +11,7 @@ pub mod accounts;
 pub mod admin;
 pub mod audit;
 pub mod auth;
+pub mod certification;
 pub mod clock;
 pub mod config;
 pub mod db;

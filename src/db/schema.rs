@@ -32,6 +32,13 @@ diesel::table! {
         status -> Text,
         status_changed_at -> Timestamp,
         created_at -> Timestamp,
+        previous_status -> Nullable<Text>,
+        languages -> Text,
+        skills -> Text,
+        availability -> Text,
+        max_concurrent_chats -> Integer,
+        accessibility -> Text,
+        left_reason -> Nullable<Text>,
     }
 }
 

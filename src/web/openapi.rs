@@ -18,6 +18,7 @@ use utoipa::{Modify, OpenApi};
         (name = "accounts", description = "The signed-in account"),
         (name = "merchants", description = "Shops and their staff"),
         (name = "seats", description = "Seat rules, staffing estimates, quotes and bookings"),
+        (name = "agents", description = "Agent profiles and the agent lifecycle"),
         (name = "admin", description = "Platform administration"),
         (name = "operations", description = "Health and metrics"),
         (name = "pages", description = "Server-rendered HTML pages"),

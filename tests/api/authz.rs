@@ -37,6 +37,17 @@ fn admin_only(admin: u16) -> [(Who, u16); 5] {
     ]
 }
 
+/// The signed-in agent's own business: only the agent.
+fn agent_only(ok: u16) -> [(Who, u16); 5] {
+    [
+        (Who::Anonymous, 401),
+        (Who::Agent, ok),
+        (Who::ShopA, 403),
+        (Who::ShopB, 403),
+        (Who::Admin, 403),
+    ]
+}
+
 /// Shop A's own data: its staff and admins get `ok`, shop B learns nothing (404).
 fn shop_a_data(ok: u16) -> [(Who, u16); 5] {
     [
@@ -230,6 +241,58 @@ fn rules(app: &TestApp, cast: &Cast) -> Vec<Rule> {
         },
         Rule {
             method: "GET",
+            documented: "/api/agents/me/profile",
+            path: "/api/agents/me/profile".into(),
+            body: None,
+            expect: agent_only(200),
+        },
+        Rule {
+            method: "PUT",
+            documented: "/api/agents/me/profile",
+            path: "/api/agents/me/profile".into(),
+            body: Some(
+                json!({"display_name": "Agent", "time_zone": "Asia/Shanghai", "languages": ["zh"],
+                              "skills": ["general"], "availability": [], "max_concurrent_chats": 2}),
+            ),
+            expect: agent_only(200),
+        },
+        Rule {
+            method: "POST",
+            documented: "/api/agents/me/leave",
+            path: "/api/agents/me/leave".into(),
+            body: None,
+            expect: agent_only(200),
+        },
+        Rule {
+            method: "POST",
+            documented: "/api/agents/me/return",
+            path: "/api/agents/me/return".into(),
+            body: None,
+            expect: agent_only(200),
+        },
+        Rule {
+            method: "POST",
+            documented: "/api/admin/agents/{agent_id}/suspend",
+            path: format!("/api/admin/agents/{}/suspend", cast.agent.id()),
+            body: Some(json!({"reason": "authorization test"})),
+            expect: admin_only(200),
+        },
+        Rule {
+            method: "POST",
+            documented: "/api/admin/agents/{agent_id}/reinstate",
+            path: format!("/api/admin/agents/{}/reinstate", cast.agent.id()),
+            body: Some(json!({"reason": "authorization test"})),
+            expect: admin_only(200),
+        },
+        Rule {
+            method: "GET",
+            documented: "/api/admin/agents/{agent_id}/timeline",
+            path: format!("/api/admin/agents/{}/timeline", cast.agent.id()),
+            body: None,
+            expect: admin_only(200),
+        },
+        Rule {
+            method: "GET",
             documented: "/api/admin/audit-log",
             path: "/api/admin/audit-log".into(),
             body: None,
@@ -305,6 +368,7 @@ both_backends! {
             for (who, expected) in rule.expect {
                 let mut req = match rule.method {
                     "GET" => app.api.get(app.url(&rule.path)),
+                    "PUT" => app.api.put(app.url(&rule.path)),
                     _ => app.api.post(app.url(&rule.path)),
                 };
                 if let Some(token) = cast.token(who) {

@@ -395,9 +395,16 @@ impl TestApp {
             .unwrap()
     }
 
+    /// A fresh address for `who` (any text: letters and digits are kept, the rest become dots).
     pub fn unique_email(&self, who: &str) -> String {
+        let local: String = who
+            .to_lowercase()
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '.' })
+            .collect();
+        let local = local.trim_matches('.').replace("..", ".");
         format!(
-            "{who}.{}@example.com",
+            "{local}.{}@example.com",
             &uuid::Uuid::new_v4().simple().to_string()[..8]
         )
     }

@@ -1,0 +1,8 @@
+//! Certification and the talent pool: the agent lifecycle (a pure state machine), agent
+//! profiles, and (to come) exams, trial shifts and certifications per skill.
+
+pub mod lifecycle;
+pub mod profile;
+pub mod routes;
+pub mod service;
+pub mod store;

@@ -1,0 +1,229 @@
+//! JSON API for agent profiles and the agent lifecycle.
+
+use actix_web::{get, post, put, web};
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use super::lifecycle::{AgentEvent, Party};
+use super::profile::ProfileInput;
+use super::service::{self, AdminActionRequest, LeaveRequest, ProfileView, TimelineEntry};
+use crate::accounts::model::AccountId;
+use crate::auth::{Admin, AgentSession};
+use crate::error::{AppError, Problem};
+use crate::state::AppState;
+use crate::web::api::{ApiJson, OptionalJson, Page, PageQuery};
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(my_profile)
+        .service(update_my_profile)
+        .service(leave)
+        .service(come_back)
+        .service(suspend)
+        .service(reinstate)
+        .service(agent_timeline);
+}
+
+/// The signed-in agent's profile.
+#[utoipa::path(
+    tag = "agents",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = ProfileView),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/api/agents/me/profile")]
+async fn my_profile(
+    state: web::Data<AppState>,
+    agent: AgentSession,
+) -> Result<web::Json<ProfileView>, AppError> {
+    Ok(web::Json(service::get_profile(&state, agent.0.id).await?))
+}
+
+/// Replace the signed-in agent's profile (languages, skills, weekly availability, chats at
+/// once, accessibility preferences).
+#[utoipa::path(
+    tag = "agents",
+    security(("bearer" = [])),
+    request_body = ProfileInput,
+    responses(
+        (status = 200, body = ProfileView),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[put("/api/agents/me/profile")]
+async fn update_my_profile(
+    state: web::Data<AppState>,
+    agent: AgentSession,
+    body: ApiJson<ProfileInput>,
+) -> Result<web::Json<ProfileView>, AppError> {
+    Ok(web::Json(
+        service::update_profile(&state, agent.0.id, body.0).await?,
+    ))
+}
+
+/// Leave the talent pool (with an optional reason); coming back restores where you were.
+#[utoipa::path(
+    tag = "agents",
+    security(("bearer" = [])),
+    request_body(content = LeaveRequest, description = "Optional"),
+    responses(
+        (status = 200, body = ProfileView),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`status_forbids` (e.g. suspended, or already left)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/api/agents/me/leave")]
+async fn leave(
+    state: web::Data<AppState>,
+    agent: AgentSession,
+    body: OptionalJson<LeaveRequest>,
+) -> Result<web::Json<ProfileView>, AppError> {
+    let id = agent.0.id.clone();
+    Ok(web::Json(
+        service::act(
+            &state,
+            id.clone(),
+            AgentEvent::Leave,
+            Party::Agent,
+            id,
+            body.0.reason,
+        )
+        .await?,
+    ))
+}
+
+/// Come back after leaving.
+#[utoipa::path(
+    tag = "agents",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = ProfileView),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`status_forbids`: not left", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/api/agents/me/return")]
+async fn come_back(
+    state: web::Data<AppState>,
+    agent: AgentSession,
+) -> Result<web::Json<ProfileView>, AppError> {
+    let id = agent.0.id.clone();
+    Ok(web::Json(
+        service::act(
+            &state,
+            id.clone(),
+            AgentEvent::Return,
+            Party::Agent,
+            id,
+            None,
+        )
+        .await?,
+    ))
+}
+
+/// Suspend an agent (the reason goes into their timeline and the audit log).
+#[utoipa::path(
+    tag = "admin",
+    security(("bearer" = [])),
+    params(("agent_id" = String, Path)),
+    request_body = AdminActionRequest,
+    responses(
+        (status = 200, body = ProfileView),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/api/admin/agents/{agent_id}/suspend")]
+async fn suspend(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<String>,
+    body: ApiJson<AdminActionRequest>,
+) -> Result<web::Json<ProfileView>, AppError> {
+    let agent = AccountId(path.into_inner());
+    Ok(web::Json(
+        service::act(
+            &state,
+            agent,
+            AgentEvent::Suspend,
+            Party::Admin,
+            admin.0.id,
+            Some(body.0.reason),
+        )
+        .await?,
+    ))
+}
+
+/// Lift an agent's suspension.
+#[utoipa::path(
+    tag = "admin",
+    security(("bearer" = [])),
+    params(("agent_id" = String, Path)),
+    request_body = AdminActionRequest,
+    responses(
+        (status = 200, body = ProfileView),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/api/admin/agents/{agent_id}/reinstate")]
+async fn reinstate(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<String>,
+    body: ApiJson<AdminActionRequest>,
+) -> Result<web::Json<ProfileView>, AppError> {
+    let agent = AccountId(path.into_inner());
+    Ok(web::Json(
+        service::act(
+            &state,
+            agent,
+            AgentEvent::Reinstate,
+            Party::Admin,
+            admin.0.id,
+            Some(body.0.reason),
+        )
+        .await?,
+    ))
+}
+
+/// An agent's lifecycle, newest first: every status change with who and why.
+#[utoipa::path(
+    tag = "admin",
+    security(("bearer" = [])),
+    params(("agent_id" = String, Path), PageQuery),
+    responses(
+        (status = 200, body = Page<TimelineEntry>),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/api/admin/agents/{agent_id}/timeline")]
+async fn agent_timeline(
+    state: web::Data<AppState>,
+    _admin: Admin,
+    path: web::Path<String>,
+    page: web::Query<PageQuery>,
+) -> Result<web::Json<Page<TimelineEntry>>, AppError> {
+    let (limit, cursor) = page.parse()?;
+    let rows = service::timeline(&state, AccountId(path.into_inner()), cursor, limit + 1).await?;
+    Ok(web::Json(Page::from_rows(
+        rows,
+        limit,
+        |r| r.id.clone(),
+        TimelineEntry::from,
+    )))
+}
