@@ -149,18 +149,7 @@ async fn suspend(
     path: web::Path<String>,
     body: ApiJson<AdminActionRequest>,
 ) -> Result<web::Json<ProfileView>, AppError> {
-    let agent = AccountId(path.into_inner());
-    Ok(web::Json(
-        service::act(
-            &state,
-            agent,
-            AgentEvent::Suspend,
-            Party::Admin,
-            admin.0.id,
-            Some(body.0.reason),
-        )
-        .await?,
-    ))
+    admin_act(&state, admin, path, body, AgentEvent::Suspend).await
 }
 
 /// Lift an agent's suspension.
@@ -185,18 +174,28 @@ async fn reinstate(
     path: web::Path<String>,
     body: ApiJson<AdminActionRequest>,
 ) -> Result<web::Json<ProfileView>, AppError> {
+    admin_act(&state, admin, path, body, AgentEvent::Reinstate).await
+}
+
+/// An admin's move on an agent, with the reason the request gives.
+async fn admin_act(
+    state: &AppState,
+    admin: Admin,
+    path: web::Path<String>,
+    body: ApiJson<AdminActionRequest>,
+    event: AgentEvent,
+) -> Result<web::Json<ProfileView>, AppError> {
     let agent = AccountId(path.into_inner());
-    Ok(web::Json(
-        service::act(
-            &state,
-            agent,
-            AgentEvent::Reinstate,
-            Party::Admin,
-            admin.0.id,
-            Some(body.0.reason),
-        )
-        .await?,
-    ))
+    let view = service::act(
+        state,
+        agent,
+        event,
+        Party::Admin,
+        admin.0.id,
+        Some(body.0.reason),
+    )
+    .await?;
+    Ok(web::Json(view))
 }
 
 /// An agent's lifecycle, newest first: every status change with who and why.
