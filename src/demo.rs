@@ -264,6 +264,18 @@ pub fn fill(conn: &mut DbConn, rules: &Ruleset) -> Result<Vec<DemoLogin>, DemoEr
                 previous = Some(*step);
             }
             store::insert_agent(conn, &id, status.as_str(), joined)?;
+            if matches!(status, AgentStatus::Suspended | AgentStatus::Left) {
+                // Both were certified first; reinstating or coming back restores that.
+                use crate::db::schema::agents;
+                use diesel::prelude::*;
+                diesel::update(agents::table.find(&id))
+                    .set((
+                        agents::previous_status.eq(AgentStatus::Certified.as_str()),
+                        agents::left_reason
+                            .eq((status == AgentStatus::Left).then_some("found_other_work")),
+                    ))
+                    .execute(conn)?;
+            }
             logins.push(DemoLogin {
                 email,
                 role: Role::Agent,
