@@ -175,6 +175,7 @@ impl Application {
                 .configure(crate::admin::configure)
                 .configure(crate::seats::routes::configure)
                 .configure(crate::certification::routes::configure)
+                .configure(crate::certification::pages::configure)
                 .configure(crate::web::health::configure)
                 .configure(crate::web::assets::configure)
                 .configure(crate::web::pages::configure)

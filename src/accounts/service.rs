@@ -111,6 +111,8 @@ pub struct AccountView {
     pub merchant: Option<MerchantView>,
     /// For agents: where they are in the lifecycle.
     pub agent_status: Option<AgentStatus>,
+    /// For agents: accessibility preferences the pages honour (e.g. `larger_text`).
+    pub accessibility: Vec<String>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -158,9 +160,14 @@ pub fn view(conn: &mut DbConn, account: &Account) -> Result<AccountView, AppErro
         }),
         None => None,
     };
-    let agent_status = store::agent_status(conn, &account.id)?
-        .as_deref()
-        .and_then(AgentStatus::parse);
+    let agent = store::agent_status(conn, &account.id)?;
+    let agent_status = agent
+        .as_ref()
+        .and_then(|(status, _)| AgentStatus::parse(status));
+    let accessibility: Vec<String> = agent
+        .as_ref()
+        .and_then(|(_, prefs)| serde_json::from_str(prefs).ok())
+        .unwrap_or_default();
     Ok(AccountView {
         id: account.id.clone(),
         email: account.email.clone(),
@@ -172,6 +179,7 @@ pub fn view(conn: &mut DbConn, account: &Account) -> Result<AccountView, AppErro
         email_verified: account.email_verified_at.is_some(),
         merchant,
         agent_status,
+        accessibility,
         created_at: account.created_at.and_utc(),
     })
 }

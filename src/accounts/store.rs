@@ -128,10 +128,14 @@ pub fn insert_agent(
     Ok(())
 }
 
-pub fn agent_status(conn: &mut DbConn, account_id: &AccountId) -> QueryResult<Option<String>> {
+/// An agent's status and accessibility preferences (a JSON list).
+pub fn agent_status(
+    conn: &mut DbConn,
+    account_id: &AccountId,
+) -> QueryResult<Option<(String, String)>> {
     agents::table
         .find(account_id)
-        .select(agents::status)
+        .select((agents::status, agents::accessibility))
         .first(conn)
         .optional()
 }

@@ -2,6 +2,7 @@
 //! profiles, and (to come) exams, trial shifts and certifications per skill.
 
 pub mod lifecycle;
+pub mod pages;
 pub mod profile;
 pub mod routes;
 pub mod service;

@@ -43,11 +43,17 @@ pub fn configure(cfg: &mut ServiceConfig) {
 pub struct Badge {
     pub name: String,
     pub role: Role,
+    /// CSS classes for the agent's accessibility preferences (`a11y-larger-text` ...).
+    pub body_class: String,
 }
 
 impl Badge {
     pub fn is_merchant(&self) -> bool {
         self.role == Role::MerchantStaff
+    }
+
+    pub fn is_agent(&self) -> bool {
+        self.role == Role::Agent
     }
 
     pub fn is_admin(&self) -> bool {
@@ -274,6 +280,12 @@ pub(crate) fn badge(view: &AccountView) -> Badge {
     Badge {
         name: view.display_name.clone(),
         role: view.role,
+        body_class: view
+            .accessibility
+            .iter()
+            .map(|p| format!("a11y-{}", p.replace('_', "-")))
+            .collect::<Vec<_>>()
+            .join(" "),
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod agent_pages;
 mod agents;
 mod auth;
 mod authz;
