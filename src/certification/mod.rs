@@ -1,6 +1,8 @@
 //! Certification and the talent pool: the agent lifecycle (a pure state machine), agent
-//! profiles, and (to come) exams, trial shifts and certifications per skill.
+//! profiles, the online exam (pure rules), and (to come) trial shifts and certifications per
+//! skill.
 
+pub mod exam;
 pub mod lifecycle;
 pub mod pages;
 pub mod profile;
