@@ -3,6 +3,8 @@
 use actix_web::{get, post, put, web};
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use super::banks::{self, ImportRequest, Imported, QuestionView, TrackView};
+use super::exam::ExamRules;
 use super::lifecycle::{AgentEvent, Party};
 use super::profile::ProfileInput;
 use super::service::{self, AdminActionRequest, LeaveRequest, ProfileView, TimelineEntry};
@@ -19,7 +21,11 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(come_back)
         .service(suspend)
         .service(reinstate)
-        .service(agent_timeline);
+        .service(agent_timeline)
+        .service(list_tracks)
+        .service(save_track)
+        .service(import_questions)
+        .service(list_questions);
 }
 
 /// The signed-in agent's profile.
@@ -224,5 +230,104 @@ async fn agent_timeline(
         limit,
         |r| r.id.clone(),
         TimelineEntry::from,
+    )))
+}
+
+/// Exam tracks with their banks' size per topic and whether they are ready.
+#[utoipa::path(
+    tag = "admin",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = Vec<TrackView>),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/api/admin/exam-tracks")]
+async fn list_tracks(
+    state: web::Data<AppState>,
+    _admin: Admin,
+) -> Result<web::Json<Vec<TrackView>>, AppError> {
+    Ok(web::Json(banks::list_tracks(&state).await?))
+}
+
+/// Create or change the exam track of a skill (questions per attempt, pass mark, time,
+/// cooldown and attempts per 30 days).
+#[utoipa::path(
+    tag = "admin",
+    security(("bearer" = [])),
+    params(("skill" = String, Path, description = "A skill id from the seat rules")),
+    request_body = ExamRules,
+    responses(
+        (status = 200, body = TrackView),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such skill", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[put("/api/admin/exam-tracks/{skill}")]
+async fn save_track(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<String>,
+    body: ApiJson<ExamRules>,
+) -> Result<web::Json<TrackView>, AppError> {
+    Ok(web::Json(
+        banks::save_track(&state, admin.0.id, path.into_inner(), body.0).await?,
+    ))
+}
+
+/// Import questions (CSV or TOML) into a track's bank; all rows or none.
+#[utoipa::path(
+    tag = "admin",
+    security(("bearer" = [])),
+    params(("skill" = String, Path)),
+    request_body = ImportRequest,
+    responses(
+        (status = 201, body = Imported),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No track for this skill", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Every bad row, as `questions[N].field`; nothing was imported", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/api/admin/exam-tracks/{skill}/questions/import")]
+async fn import_questions(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<String>,
+    body: ApiJson<ImportRequest>,
+) -> Result<actix_web::HttpResponse, AppError> {
+    let done = banks::import(&state, admin.0.id, path.into_inner(), body.0).await?;
+    Ok(actix_web::HttpResponse::Created().json(done))
+}
+
+/// A track's questions with their answers, oldest first.
+#[utoipa::path(
+    tag = "admin",
+    security(("bearer" = [])),
+    params(("skill" = String, Path), PageQuery),
+    responses(
+        (status = 200, body = Page<QuestionView>),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/api/admin/exam-tracks/{skill}/questions")]
+async fn list_questions(
+    state: web::Data<AppState>,
+    _admin: Admin,
+    path: web::Path<String>,
+    page: web::Query<PageQuery>,
+) -> Result<web::Json<Page<QuestionView>>, AppError> {
+    let (limit, cursor) = page.parse()?;
+    let rows = banks::questions(&state, path.into_inner(), cursor, limit + 1).await?;
+    Ok(web::Json(Page::from_rows(
+        rows,
+        limit,
+        |q| q.id.clone(),
+        |q| q,
     )))
 }

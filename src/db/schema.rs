@@ -184,6 +184,30 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    exam_tracks (skill) {
+        skill -> Text,
+        exam_size -> Integer,
+        pass_percent -> Integer,
+        duration_minutes -> Integer,
+        cooldown_hours -> Integer,
+        max_attempts_per_30_days -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    exam_questions (id) {
+        id -> Text,
+        skill -> Text,
+        topic -> Text,
+        kind -> Text,
+        body -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(accounts -> merchants (merchant_id));
 diesel::joinable!(bookings -> merchants (merchant_id));
 diesel::joinable!(shifts -> bookings (booking_id));
@@ -205,4 +229,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     bookings,
     shifts,
     notifications_sent,
+    exam_tracks,
+    exam_questions,
 );

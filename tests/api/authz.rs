@@ -292,6 +292,39 @@ fn rules(app: &TestApp, cast: &Cast) -> Vec<Rule> {
             expect: admin_only(200),
         },
         Rule {
+            method: "PUT",
+            documented: "/api/admin/exam-tracks/{skill}",
+            path: "/api/admin/exam-tracks/general".into(),
+            body: Some(
+                json!({"exam_size": 2, "pass_percent": 80, "duration_minutes": 30,
+                              "cooldown_hours": 24, "max_attempts_per_30_days": 3}),
+            ),
+            expect: admin_only(200),
+        },
+        Rule {
+            method: "GET",
+            documented: "/api/admin/exam-tracks",
+            path: "/api/admin/exam-tracks".into(),
+            body: None,
+            expect: admin_only(200),
+        },
+        Rule {
+            method: "POST",
+            documented: "/api/admin/exam-tracks/{skill}/questions/import",
+            path: "/api/admin/exam-tracks/general/questions/import".into(),
+            body: Some(
+                json!({"format": "toml", "content": "[[question]]\ntopic = \"t\"\nkind = \"single\"\nprompt = \"Pick A\"\noptions = [\"A\", \"B\"]\ncorrect = [1]\n"}),
+            ),
+            expect: admin_only(201),
+        },
+        Rule {
+            method: "GET",
+            documented: "/api/admin/exam-tracks/{skill}/questions",
+            path: "/api/admin/exam-tracks/general/questions".into(),
+            body: None,
+            expect: admin_only(200),
+        },
+        Rule {
             method: "GET",
             documented: "/api/admin/audit-log",
             path: "/api/admin/audit-log".into(),

@@ -1,0 +1,2 @@
+DROP TABLE exam_questions;
+DROP TABLE exam_tracks;
