@@ -3,6 +3,7 @@
 use actix_web::{get, post, put, web};
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use super::attempts::{self, AnswersRequest, AttemptView};
 use super::banks::{self, ImportRequest, Imported, QuestionView, TrackView};
 use super::exam::ExamRules;
 use super::lifecycle::{AgentEvent, Party};
@@ -25,7 +26,11 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(list_tracks)
         .service(save_track)
         .service(import_questions)
-        .service(list_questions);
+        .service(list_questions)
+        .service(start_attempt)
+        .service(get_attempt)
+        .service(save_answers)
+        .service(submit_attempt);
 }
 
 /// The signed-in agent's profile.
@@ -330,4 +335,106 @@ async fn list_questions(
         |q| q.id.clone(),
         |q| q,
     )))
+}
+
+/// Start an exam attempt for a skill: questions drawn from the bank (without their
+/// answers) and a deadline kept by the server.
+#[utoipa::path(
+    tag = "exams",
+    security(("bearer" = [])),
+    params(("skill" = String, Path)),
+    responses(
+        (status = 201, body = AttemptView),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No exam for this skill", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`retake_cooldown` or `too_many_attempts` (with `retry_at`), `attempt_in_progress`, `exam_unavailable`, `status_forbids`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/api/exams/{skill}/attempts")]
+async fn start_attempt(
+    state: web::Data<AppState>,
+    agent: AgentSession,
+    path: web::Path<String>,
+) -> Result<actix_web::HttpResponse, AppError> {
+    let view = attempts::start(&state, agent.0.id, path.into_inner()).await?;
+    Ok(actix_web::HttpResponse::Created().json(view))
+}
+
+/// One of the signed-in agent's attempts (to resume it after a reload).
+#[utoipa::path(
+    tag = "exams",
+    security(("bearer" = [])),
+    params(("attempt_id" = String, Path)),
+    responses(
+        (status = 200, body = AttemptView),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/api/attempts/{attempt_id}")]
+async fn get_attempt(
+    state: web::Data<AppState>,
+    agent: AgentSession,
+    path: web::Path<String>,
+) -> Result<web::Json<AttemptView>, AppError> {
+    Ok(web::Json(
+        attempts::get(&state, agent.0.id, path.into_inner()).await?,
+    ))
+}
+
+/// Save answers so far (replaces what was saved).
+#[utoipa::path(
+    tag = "exams",
+    security(("bearer" = [])),
+    params(("attempt_id" = String, Path)),
+    request_body = AnswersRequest,
+    responses(
+        (status = 200, body = AttemptView),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`already_submitted` or `deadline_passed`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/api/attempts/{attempt_id}/answers")]
+async fn save_answers(
+    state: web::Data<AppState>,
+    agent: AgentSession,
+    path: web::Path<String>,
+    body: ApiJson<AnswersRequest>,
+) -> Result<web::Json<AttemptView>, AppError> {
+    Ok(web::Json(
+        attempts::save(&state, agent.0.id, path.into_inner(), body.0).await?,
+    ))
+}
+
+/// Submit an attempt (with final answers, optional). After the deadline it is graded on
+/// what was saved.
+#[utoipa::path(
+    tag = "exams",
+    security(("bearer" = [])),
+    params(("attempt_id" = String, Path)),
+    request_body(content = AnswersRequest, description = "Optional"),
+    responses(
+        (status = 200, body = AttemptView),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`already_submitted`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/api/attempts/{attempt_id}/submit")]
+async fn submit_attempt(
+    state: web::Data<AppState>,
+    agent: AgentSession,
+    path: web::Path<String>,
+    body: OptionalJson<AnswersRequest>,
+) -> Result<web::Json<AttemptView>, AppError> {
+    Ok(web::Json(
+        attempts::submit(&state, agent.0.id, path.into_inner(), body.0).await?,
+    ))
 }

@@ -208,6 +208,25 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    exam_attempts (id) {
+        id -> Text,
+        agent_id -> Text,
+        skill -> Text,
+        items -> Text,
+        answers -> Text,
+        status -> Text,
+        pass_percent -> Integer,
+        started_at -> Timestamp,
+        deadline -> Timestamp,
+        submitted_at -> Nullable<Timestamp>,
+        choice_points -> Nullable<Integer>,
+        choice_max -> Nullable<Integer>,
+        scenario_max -> Nullable<Integer>,
+        percent -> Nullable<Integer>,
+    }
+}
+
 diesel::joinable!(accounts -> merchants (merchant_id));
 diesel::joinable!(bookings -> merchants (merchant_id));
 diesel::joinable!(shifts -> bookings (booking_id));
@@ -231,4 +250,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     notifications_sent,
     exam_tracks,
     exam_questions,
+    exam_attempts,
 );

@@ -19,6 +19,7 @@ use utoipa::{Modify, OpenApi};
         (name = "merchants", description = "Shops and their staff"),
         (name = "seats", description = "Seat rules, staffing estimates, quotes and bookings"),
         (name = "agents", description = "Agent profiles and the agent lifecycle"),
+        (name = "exams", description = "Taking exams"),
         (name = "admin", description = "Platform administration"),
         (name = "operations", description = "Health and metrics"),
         (name = "pages", description = "Server-rendered HTML pages"),

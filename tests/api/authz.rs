@@ -62,6 +62,8 @@ fn shop_a_data(ok: u16) -> [(Who, u16); 5] {
 struct Cast {
     /// Shop A's bookings: one to read, one to confirm, one to cancel.
     bookings: [String; 3],
+    /// An exam attempt of the agent's (on the `pre_sale` track).
+    attempt: String,
     agent: Session,
     shop_a: Session,
     shop_b: Session,
@@ -325,6 +327,35 @@ fn rules(app: &TestApp, cast: &Cast) -> Vec<Rule> {
             expect: admin_only(200),
         },
         Rule {
+            method: "POST",
+            documented: "/api/exams/{skill}/attempts",
+            path: "/api/exams/general/attempts".into(),
+            body: None,
+            expect: agent_only(201),
+        },
+        Rule {
+            method: "GET",
+            documented: "/api/attempts/{attempt_id}",
+            path: format!("/api/attempts/{}", cast.attempt),
+            body: None,
+            // Only its agent; the cast's agent owns this one.
+            expect: agent_only(200),
+        },
+        Rule {
+            method: "POST",
+            documented: "/api/attempts/{attempt_id}/answers",
+            path: format!("/api/attempts/{}/answers", cast.attempt),
+            body: Some(json!({"answers": []})),
+            expect: agent_only(200),
+        },
+        Rule {
+            method: "POST",
+            documented: "/api/attempts/{attempt_id}/submit",
+            path: format!("/api/attempts/{}/submit", cast.attempt),
+            body: None,
+            expect: agent_only(200),
+        },
+        Rule {
             method: "GET",
             documented: "/api/admin/audit-log",
             path: "/api/admin/audit-log".into(),
@@ -384,8 +415,38 @@ async fn cast(app: &TestApp) -> Cast {
         bookings.push(body["id"].as_str().unwrap().to_owned());
     }
     let bookings: [String; 3] = bookings.try_into().unwrap();
+    let one_question = json!({"format": "toml", "content": "[[question]]\ntopic = \"t\"\nkind = \"single\"\nprompt = \"Pick A\"\noptions = [\"A\", \"B\"]\ncorrect = [1]\n"});
+    for skill in ["general", "pre_sale"] {
+        let rules = json!({"exam_size": 1, "pass_percent": 80, "duration_minutes": 30, "cooldown_hours": 0, "max_attempts_per_30_days": 0});
+        let res = app
+            .api
+            .put(app.url(&format!("/api/admin/exam-tracks/{skill}")))
+            .bearer_auth(&admin.access)
+            .json(&rules)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        let res = app
+            .post_as(
+                &format!("/api/admin/exam-tracks/{skill}/questions/import"),
+                &admin.access,
+                &one_question,
+            )
+            .await;
+        assert_eq!(res.status(), 201);
+    }
+    let res = app
+        .post_as("/api/exams/pre_sale/attempts", &agent.access, &json!({}))
+        .await;
+    assert_eq!(res.status(), 201);
+    let attempt = res.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     Cast {
         bookings,
+        attempt,
         agent,
         shop_a,
         shop_b,

@@ -1,0 +1,400 @@
+//! Exam attempts: an agent starts one (questions drawn from the track's bank, a deadline
+//! kept by the server), saves answers as they go, and submits. Choice questions are graded
+//! at once; scenario answers wait for a reviewer. Answers never leave the server before
+//! the attempt is submitted, and after the deadline it is graded as it stands.
+
+use chrono::{DateTime, Duration, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::exam::{self, Answer, Drawn, ExamRules, Outcome, PublicQuestion, Question};
+use super::lifecycle::{AgentEvent, Party};
+use crate::accounts::model::{AccountId, AgentStatus};
+use crate::db::schema::{exam_attempts, exam_questions, exam_tracks};
+use crate::db::{DbConn, new_id, write_transaction};
+use crate::error::{AppError, FieldError};
+use crate::state::AppState;
+
+/// One question of a stored attempt: the bank question's id and the shown option order.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Item {
+    question_id: String,
+    option_order: Vec<usize>,
+}
+
+#[derive(Debug, Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct AnswersRequest {
+    /// Every answer so far (what is saved is replaced); may be empty.
+    #[serde(default)]
+    pub answers: Vec<Answer>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AttemptView {
+    pub id: String,
+    pub skill: String,
+    /// `in_progress`, `awaiting_review`, `passed` or `failed`.
+    pub status: String,
+    pub started_at: DateTime<Utc>,
+    /// After this the attempt takes no more answers and is graded as it stands.
+    pub deadline: DateTime<Utc>,
+    pub questions: Vec<PublicQuestion>,
+    /// The answers saved so far.
+    pub answers: Vec<Answer>,
+    pub pass_percent: i32,
+    /// Once graded: percent of all points.
+    pub percent: Option<i32>,
+}
+
+#[derive(Queryable)]
+struct AttemptRow {
+    id: String,
+    agent_id: String,
+    skill: String,
+    items: String,
+    answers: String,
+    status: String,
+    pass_percent: i32,
+    started_at: NaiveDateTime,
+    deadline: NaiveDateTime,
+    percent: Option<i32>,
+}
+
+fn load(conn: &mut DbConn, id: &str) -> QueryResult<Option<AttemptRow>> {
+    exam_attempts::table
+        .find(id)
+        .select((
+            exam_attempts::id,
+            exam_attempts::agent_id,
+            exam_attempts::skill,
+            exam_attempts::items,
+            exam_attempts::answers,
+            exam_attempts::status,
+            exam_attempts::pass_percent,
+            exam_attempts::started_at,
+            exam_attempts::deadline,
+            exam_attempts::percent,
+        ))
+        .first(conn)
+        .optional()
+}
+
+/// The attempt's questions in order, as a bank the pure grading understands.
+fn questions_of(
+    conn: &mut DbConn,
+    items: &[Item],
+) -> Result<(Vec<Question>, Vec<Drawn>), AppError> {
+    let ids: Vec<&str> = items.iter().map(|i| i.question_id.as_str()).collect();
+    let rows: Vec<(String, String)> = exam_questions::table
+        .filter(exam_questions::id.eq_any(&ids))
+        .select((exam_questions::id, exam_questions::body))
+        .load(conn)?;
+    let mut bank = Vec::with_capacity(items.len());
+    let mut drawn = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let body = rows
+            .iter()
+            .find(|(id, _)| *id == item.question_id)
+            .ok_or_else(|| {
+                AppError::internal(anyhow::anyhow!("question {} vanished", item.question_id))
+            })?;
+        bank.push(serde_json::from_str::<Question>(&body.1).map_err(AppError::internal)?);
+        drawn.push(Drawn {
+            bank_index: i,
+            option_order: item.option_order.clone(),
+        });
+    }
+    Ok((bank, drawn))
+}
+
+fn view(conn: &mut DbConn, row: &AttemptRow) -> Result<AttemptView, AppError> {
+    let items: Vec<Item> = serde_json::from_str(&row.items).map_err(AppError::internal)?;
+    let (bank, drawn) = questions_of(conn, &items)?;
+    Ok(AttemptView {
+        id: row.id.clone(),
+        skill: row.skill.clone(),
+        status: row.status.clone(),
+        started_at: row.started_at.and_utc(),
+        deadline: row.deadline.and_utc(),
+        questions: exam::public_view(&bank, &drawn),
+        answers: serde_json::from_str(&row.answers).unwrap_or_default(),
+        pass_percent: row.pass_percent,
+        percent: row.percent,
+    })
+}
+
+/// Another agent's attempt is "not found", like a missing one.
+fn own(conn: &mut DbConn, agent: &AccountId, id: &str) -> Result<AttemptRow, AppError> {
+    match load(conn, id)? {
+        Some(row) if row.agent_id == agent.as_str() => Ok(row),
+        _ => Err(AppError::NotFound),
+    }
+}
+
+fn grade_error(e: exam::GradeError) -> AppError {
+    let number = match e {
+        exam::GradeError::NotInAttempt { number }
+        | exam::GradeError::BadChoice { number }
+        | exam::GradeError::Duplicate { number }
+        | exam::GradeError::BankChanged { number } => number,
+    };
+    AppError::Validation(vec![FieldError::new(
+        format!("answers[number={number}]"),
+        "invalid_answer",
+        e.to_string(),
+    )])
+}
+
+pub async fn start(
+    state: &AppState,
+    agent: AccountId,
+    skill: String,
+) -> Result<AttemptView, AppError> {
+    let clock = state.clock.clone();
+    Ok(state
+        .db
+        .run(move |conn| {
+            write_transaction(conn, |conn| -> Result<AttemptView, AppError> {
+                let now = clock.now();
+                let status = super::store::find(conn, &agent)?
+                    .and_then(|a| AgentStatus::parse(&a.status))
+                    .ok_or(AppError::Forbidden { code: "wrong_role" })?;
+                if matches!(status, AgentStatus::Suspended | AgentStatus::Left) {
+                    return Err(AppError::conflict(
+                        "status_forbids",
+                        format!("an agent who is {} cannot take exams", status.as_str()),
+                    ));
+                }
+                let track: Option<(i32, i32, i32, i32, i32)> = exam_tracks::table
+                    .find(&skill)
+                    .select((
+                        exam_tracks::exam_size,
+                        exam_tracks::pass_percent,
+                        exam_tracks::duration_minutes,
+                        exam_tracks::cooldown_hours,
+                        exam_tracks::max_attempts_per_30_days,
+                    ))
+                    .first(conn)
+                    .optional()?;
+                let (size, pass, minutes, cooldown, max) = track.ok_or(AppError::NotFound)?;
+                let rules = ExamRules {
+                    exam_size: size as usize,
+                    pass_percent: pass as u32,
+                    duration_minutes: minutes as u32,
+                    cooldown_hours: cooldown as u32,
+                    max_attempts_per_30_days: max as u32,
+                };
+                let previous: Vec<(NaiveDateTime, NaiveDateTime, String, String)> =
+                    exam_attempts::table
+                        .filter(exam_attempts::agent_id.eq(agent.as_str()))
+                        .filter(exam_attempts::skill.eq(&skill))
+                        .select((
+                            exam_attempts::started_at,
+                            exam_attempts::deadline,
+                            exam_attempts::status,
+                            exam_attempts::id,
+                        ))
+                        .load(conn)?;
+                if let Some(open) = previous
+                    .iter()
+                    .find(|(_, deadline, status, _)| status == "in_progress" && *deadline > now)
+                {
+                    return Err(AppError::conflict_with(
+                        "attempt_in_progress",
+                        "finish the attempt you started first",
+                        serde_json::json!({ "attempt_id": open.3 }),
+                    ));
+                }
+                let starts: Vec<NaiveDateTime> = previous.iter().map(|p| p.0).collect();
+                exam::may_start(now, &starts, &rules).map_err(|e| {
+                    let code = match e {
+                        exam::RetakeError::Cooldown { .. } => "retake_cooldown",
+                        exam::RetakeError::TooMany { .. } => "too_many_attempts",
+                    };
+                    AppError::conflict_with(
+                        code,
+                        e.to_string(),
+                        serde_json::json!({ "retry_at": e.retry_at().and_utc() }),
+                    )
+                })?;
+                let rows: Vec<(String, String)> = exam_questions::table
+                    .filter(exam_questions::skill.eq(&skill))
+                    .select((exam_questions::id, exam_questions::body))
+                    .order(exam_questions::id.asc())
+                    .load(conn)?;
+                let bank = rows
+                    .iter()
+                    .map(|(_, body)| {
+                        serde_json::from_str::<Question>(body).map_err(AppError::internal)
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                let drawn = exam::draw(&bank, rules.exam_size, &mut rand::rng()).map_err(|e| {
+                    tracing::warn!(skill = %skill, error = %e, "exam bank too small for the track");
+                    AppError::conflict(
+                        "exam_unavailable",
+                        "this exam is not ready yet; try again later",
+                    )
+                })?;
+                let items: Vec<Item> = drawn
+                    .iter()
+                    .map(|d| Item {
+                        question_id: rows[d.bank_index].0.clone(),
+                        option_order: d.option_order.clone(),
+                    })
+                    .collect();
+                let id = new_id();
+                diesel::insert_into(exam_attempts::table)
+                    .values((
+                        exam_attempts::id.eq(&id),
+                        exam_attempts::agent_id.eq(agent.as_str()),
+                        exam_attempts::skill.eq(&skill),
+                        exam_attempts::items
+                            .eq(serde_json::to_string(&items).map_err(AppError::internal)?),
+                        exam_attempts::answers.eq("[]"),
+                        exam_attempts::status.eq("in_progress"),
+                        exam_attempts::pass_percent.eq(pass),
+                        exam_attempts::started_at.eq(now),
+                        exam_attempts::deadline.eq(now + Duration::minutes(i64::from(minutes))),
+                    ))
+                    .execute(conn)?;
+                let row = load(conn, &id)?.ok_or(AppError::NotFound)?;
+                view(conn, &row)
+            })
+        })
+        .await?)
+}
+
+pub async fn get(state: &AppState, agent: AccountId, id: String) -> Result<AttemptView, AppError> {
+    Ok(state
+        .db
+        .run(move |conn| -> Result<AttemptView, AppError> {
+            let row = own(conn, &agent, &id)?;
+            view(conn, &row)
+        })
+        .await?)
+}
+
+/// Saves answers (all of them, replacing what was saved) while the attempt is open.
+pub async fn save(
+    state: &AppState,
+    agent: AccountId,
+    id: String,
+    req: AnswersRequest,
+) -> Result<AttemptView, AppError> {
+    let clock = state.clock.clone();
+    Ok(state
+        .db
+        .run(move |conn| {
+            write_transaction(conn, |conn| -> Result<AttemptView, AppError> {
+                let row = own(conn, &agent, &id)?;
+                if row.status != "in_progress" {
+                    return Err(AppError::conflict(
+                        "already_submitted",
+                        "this attempt was submitted",
+                    ));
+                }
+                if clock.now() >= row.deadline {
+                    return Err(AppError::conflict(
+                        "deadline_passed",
+                        "time is up; submit to be graded on what was saved",
+                    ));
+                }
+                let items: Vec<Item> =
+                    serde_json::from_str(&row.items).map_err(AppError::internal)?;
+                let (bank, drawn) = questions_of(conn, &items)?;
+                exam::grade(&bank, &drawn, &req.answers).map_err(grade_error)?;
+                diesel::update(exam_attempts::table.find(&id))
+                    .set(
+                        exam_attempts::answers
+                            .eq(serde_json::to_string(&req.answers).map_err(AppError::internal)?),
+                    )
+                    .execute(conn)?;
+                let row = load(conn, &id)?.ok_or(AppError::NotFound)?;
+                view(conn, &row)
+            })
+        })
+        .await?)
+}
+
+/// Submits: answers sent with the submission count if the deadline has not passed; after
+/// it, the attempt is graded on what was saved. Passing moves an applicant to
+/// `exam_passed` (a lifecycle event by the service).
+pub async fn submit(
+    state: &AppState,
+    agent: AccountId,
+    id: String,
+    req: AnswersRequest,
+) -> Result<AttemptView, AppError> {
+    let clock = state.clock.clone();
+    let view = state
+        .db
+        .run(move |conn| {
+            write_transaction(conn, |conn| -> Result<AttemptView, AppError> {
+                let now = clock.now();
+                let row = own(conn, &agent, &id)?;
+                if row.status != "in_progress" {
+                    return Err(AppError::conflict(
+                        "already_submitted",
+                        "this attempt was already submitted",
+                    ));
+                }
+                let items: Vec<Item> =
+                    serde_json::from_str(&row.items).map_err(AppError::internal)?;
+                let (bank, drawn) = questions_of(conn, &items)?;
+                let answers = if now < row.deadline && !req.answers.is_empty() {
+                    req.answers
+                } else {
+                    serde_json::from_str(&row.answers).unwrap_or_default()
+                };
+                let grade = exam::grade(&bank, &drawn, &answers).map_err(grade_error)?;
+                let (status, percent) = match exam::outcome(&grade, None, row.pass_percent as u32) {
+                    Outcome::Passed { percent } => ("passed", Some(percent as i32)),
+                    Outcome::Failed { percent } => ("failed", Some(percent as i32)),
+                    Outcome::AwaitingReview => ("awaiting_review", None),
+                };
+                let n = diesel::update(
+                    exam_attempts::table
+                        .find(&id)
+                        .filter(exam_attempts::status.eq("in_progress")),
+                )
+                .set((
+                    exam_attempts::answers
+                        .eq(serde_json::to_string(&answers).map_err(AppError::internal)?),
+                    exam_attempts::status.eq(status),
+                    exam_attempts::submitted_at.eq(now),
+                    exam_attempts::choice_points.eq(grade.choice_points as i32),
+                    exam_attempts::choice_max.eq(grade.choice_max as i32),
+                    exam_attempts::scenario_max.eq(grade.scenario_max as i32),
+                    exam_attempts::percent.eq(percent),
+                ))
+                .execute(conn)?;
+                if n != 1 {
+                    return Err(AppError::conflict(
+                        "already_submitted",
+                        "this attempt was already submitted",
+                    ));
+                }
+                if status == "passed" {
+                    let current = super::store::find(conn, &agent)?
+                        .and_then(|a| AgentStatus::parse(&a.status));
+                    if current == Some(AgentStatus::Applicant) {
+                        super::service::apply_event(
+                            conn,
+                            &agent,
+                            AgentEvent::PassExam,
+                            Party::System,
+                            None,
+                            Some(&format!("passed the {} exam", row.skill)),
+                            now,
+                        )?;
+                    }
+                }
+                let row = load(conn, &id)?.ok_or(AppError::NotFound)?;
+                view(conn, &row)
+            })
+        })
+        .await?;
+    Ok(view)
+}
