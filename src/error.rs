@@ -318,6 +318,13 @@ impl FieldErrors {
     }
 }
 
+impl From<FieldErrors> for AppError {
+    /// A parse that failed with these errors (every such parse records at least one).
+    fn from(errors: FieldErrors) -> Self {
+        AppError::Validation(errors.0)
+    }
+}
+
 /// Why a value could not be parsed into a domain type.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Invalid {

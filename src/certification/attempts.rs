@@ -8,10 +8,10 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::exam::{self, Answer, Drawn, ExamRules, Outcome, PublicQuestion, Question};
+use super::exam::{self, Answer, Drawn, Outcome, PublicQuestion, Question};
 use super::lifecycle::{AgentEvent, Party};
 use crate::accounts::model::{AccountId, AgentStatus};
-use crate::db::schema::{exam_attempts, exam_questions, exam_tracks};
+use crate::db::schema::{exam_attempts, exam_questions};
 use crate::db::{DbConn, new_id, write_transaction};
 use crate::error::{AppError, FieldError};
 use crate::state::AppState;
@@ -167,25 +167,7 @@ pub async fn start(
                         format!("an agent who is {} cannot take exams", status.as_str()),
                     ));
                 }
-                let track: Option<(i32, i32, i32, i32, i32)> = exam_tracks::table
-                    .find(&skill)
-                    .select((
-                        exam_tracks::exam_size,
-                        exam_tracks::pass_percent,
-                        exam_tracks::duration_minutes,
-                        exam_tracks::cooldown_hours,
-                        exam_tracks::max_attempts_per_30_days,
-                    ))
-                    .first(conn)
-                    .optional()?;
-                let (size, pass, minutes, cooldown, max) = track.ok_or(AppError::NotFound)?;
-                let rules = ExamRules {
-                    exam_size: size as usize,
-                    pass_percent: pass as u32,
-                    duration_minutes: minutes as u32,
-                    cooldown_hours: cooldown as u32,
-                    max_attempts_per_30_days: max as u32,
-                };
+                let rules = super::banks::find_track(conn, &skill)?.ok_or(AppError::NotFound)?;
                 let previous: Vec<(NaiveDateTime, NaiveDateTime, String, String)> =
                     exam_attempts::table
                         .filter(exam_attempts::agent_id.eq(agent.as_str()))
@@ -254,9 +236,10 @@ pub async fn start(
                             .eq(serde_json::to_string(&items).map_err(AppError::internal)?),
                         exam_attempts::answers.eq("[]"),
                         exam_attempts::status.eq("in_progress"),
-                        exam_attempts::pass_percent.eq(pass),
+                        exam_attempts::pass_percent.eq(rules.pass_percent as i32),
                         exam_attempts::started_at.eq(now),
-                        exam_attempts::deadline.eq(now + Duration::minutes(i64::from(minutes))),
+                        exam_attempts::deadline
+                            .eq(now + Duration::minutes(i64::from(rules.duration_minutes))),
                     ))
                     .execute(conn)?;
                 let row = load(conn, &id)?.ok_or(AppError::NotFound)?;

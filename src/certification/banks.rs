@@ -82,7 +82,7 @@ fn check_rules(rules: &ExamRules) -> Result<(), AppError> {
     errors.finish()
 }
 
-fn find_track(conn: &mut DbConn, skill: &str) -> QueryResult<Option<ExamRules>> {
+pub(super) fn find_track(conn: &mut DbConn, skill: &str) -> QueryResult<Option<ExamRules>> {
     exam_tracks::table
         .find(skill)
         .select((

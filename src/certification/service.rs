@@ -107,10 +107,7 @@ pub async fn update_profile(
 ) -> Result<ProfileView, AppError> {
     let rules = state.rules();
     let skills: Vec<&str> = rules.skills.iter().map(|s| s.id.as_str()).collect();
-    let p = profile::parse(&input, &skills).map_err(|e| match e.finish() {
-        Err(err) => err,
-        Ok(()) => AppError::internal(anyhow::anyhow!("validation failed without errors")),
-    })?;
+    let p = profile::parse(&input, &skills).map_err(AppError::from)?;
     let (languages, skills, availability, accessibility) = (
         serde_json::to_string(&p.languages).map_err(AppError::internal)?,
         serde_json::to_string(&p.skills).map_err(AppError::internal)?,

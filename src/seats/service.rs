@@ -125,10 +125,7 @@ impl Actor {
 /// Prices a request under the rules in force. Anyone may ask.
 pub fn quote(state: &AppState, input: &BookingInput) -> Result<Quote, AppError> {
     let rules = state.rules();
-    let valid = booking::validate(&rules, input).map_err(|e| match e.finish() {
-        Err(err) => err,
-        Ok(()) => AppError::internal(anyhow::anyhow!("validation failed without errors")),
-    })?;
+    let valid = booking::validate(&rules, input).map_err(AppError::from)?;
     let skill = rules.skill(&valid.skill).ok_or(AppError::NotFound)?;
     Ok(booking::quote(
         &rules,
@@ -262,10 +259,7 @@ pub fn place_tx(
     merchant: &MerchantId,
     input: &BookingInput,
 ) -> Result<BookingRow, AppError> {
-    let valid = booking::validate(rules, input).map_err(|e| match e.finish() {
-        Err(err) => err,
-        Ok(()) => AppError::internal(anyhow::anyhow!("validation failed without errors")),
-    })?;
+    let valid = booking::validate(rules, input).map_err(AppError::from)?;
     let skill = rules.skill(&valid.skill).ok_or(AppError::NotFound)?.clone();
     let tz = rules.market.time_zone;
     let hours = booking::booked_hours(tz, &valid);
