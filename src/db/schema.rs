@@ -194,6 +194,7 @@ diesel::table! {
         max_attempts_per_30_days -> Integer,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        trial -> Text,
     }
 }
 
@@ -224,6 +225,51 @@ diesel::table! {
         choice_max -> Nullable<Integer>,
         scenario_max -> Nullable<Integer>,
         percent -> Nullable<Integer>,
+        scenario_points -> Nullable<Integer>,
+        review -> Nullable<Text>,
+        reviewed_by -> Nullable<Text>,
+        reviewed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    trial_slots (id) {
+        id -> Text,
+        skill -> Text,
+        starts_at -> Timestamp,
+        ends_at -> Timestamp,
+        capacity -> Integer,
+        booked -> Integer,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    trials (id) {
+        id -> Text,
+        agent_id -> Text,
+        slot_id -> Text,
+        skill -> Text,
+        status -> Text,
+        chats -> Text,
+        scores -> Nullable<Text>,
+        percent -> Nullable<Integer>,
+        feedback -> Nullable<Text>,
+        reviewed_by -> Nullable<Text>,
+        booked_at -> Timestamp,
+        submitted_at -> Nullable<Timestamp>,
+        reviewed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    certifications (agent_id, skill) {
+        agent_id -> Text,
+        skill -> Text,
+        certified_at -> Timestamp,
+        expires_at -> Timestamp,
+        trial_id -> Nullable<Text>,
     }
 }
 
@@ -251,4 +297,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     exam_tracks,
     exam_questions,
     exam_attempts,
+    trial_slots,
+    trials,
+    certifications,
 );
