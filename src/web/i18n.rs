@@ -1,5 +1,5 @@
-//! UI text in English and Simplified Chinese. All strings live in `locales/app.yml`, one
-//! key with both translations side by side so neither language falls behind (a test
+//! UI text in English and Simplified Chinese. All strings live in `locales/*.yml` (one file per
+//! area), one key with both translations side by side so neither language falls behind (a test
 //! checks every key has both).
 
 use std::borrow::Cow;
@@ -25,23 +25,38 @@ pub fn t_with(locale: Locale, key: &str, args: &[(&str, &str)]) -> String {
 mod tests {
     use super::*;
 
+    /// Every file in `locales/` (one per area of the product), every key, both languages.
     #[test]
     fn every_key_has_both_languages() {
-        let source = include_str!("locales/app.yml");
-        let keys: Vec<&str> = source
-            .lines()
-            .filter(|l| !l.starts_with(' ') && !l.starts_with('#') && !l.starts_with("_version"))
-            .filter_map(|l| l.strip_suffix(':'))
-            .collect();
-        assert!(keys.len() > 20, "parsed only {} keys", keys.len());
-        for key in keys {
-            for locale in ["en", "zh-CN"] {
-                assert!(
-                    crate::_rust_i18n_try_translate(locale, key).is_some(),
-                    "{key} has no {locale} text"
-                );
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src/web/locales");
+        let mut total = 0;
+        for entry in std::fs::read_dir(dir).expect("locales directory") {
+            let path = entry.expect("locale file").path();
+            let source = std::fs::read_to_string(&path).expect("readable locale file");
+            assert!(
+                source.starts_with("_version: 2"),
+                "{} must start with `_version: 2`",
+                path.display()
+            );
+            let keys: Vec<&str> = source
+                .lines()
+                .filter(|l| {
+                    !l.starts_with(' ') && !l.starts_with('#') && !l.starts_with("_version")
+                })
+                .filter_map(|l| l.strip_suffix(':'))
+                .collect();
+            total += keys.len();
+            for key in keys {
+                for locale in ["en", "zh-CN"] {
+                    assert!(
+                        crate::_rust_i18n_try_translate(locale, key).is_some(),
+                        "{key} in {} has no {locale} text",
+                        path.display()
+                    );
+                }
             }
         }
+        assert!(total > 20, "parsed only {total} keys");
     }
 
     #[test]
