@@ -5,9 +5,15 @@
 pub mod attempts;
 pub mod banks;
 pub mod exam;
+pub mod jobs;
 pub mod lifecycle;
+pub mod mails;
 pub mod pages;
 pub mod profile;
+pub mod reviews;
 pub mod routes;
 pub mod service;
 pub mod store;
+pub mod trial;
+pub mod trial_routes;
+pub mod trials;
