@@ -5,7 +5,9 @@
 pub mod attempts;
 pub mod banks;
 pub mod exam;
+pub mod exam_pages;
 pub mod lifecycle;
+pub mod my_exams;
 pub mod pages;
 pub mod profile;
 pub mod routes;
