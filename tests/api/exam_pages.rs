@@ -121,6 +121,8 @@ both_backends! {
         assert!(html.contains("24 hours between attempts, at most 3 attempts in 30 days"));
         assert!(html.contains("Times are shown in your time zone, Asia/Shanghai."));
         assert!(html.contains("You have not taken this exam yet."));
+        let zh = b.get(app.url("/agent/exams")).header("accept-language", "zh-CN").send().await.unwrap().text().await.unwrap();
+        assert!(zh.contains("开始通用考试") && zh.contains("30 分钟"), "{zh}");
 
         // The start form is refused without its CSRF token.
         let res = b.post(app.url("/agent/exams/general/start")).form(&[("csrf_token", "")]).send().await.unwrap();
