@@ -9,6 +9,7 @@ mod auth;
 mod authz;
 mod bad_input;
 mod cli;
+mod exam_pages;
 mod exams;
 mod mail;
 mod migrations;
