@@ -12,6 +12,7 @@ pub mod mails;
 pub mod my_exams;
 pub mod pages;
 pub mod profile;
+pub mod review_pages;
 pub mod reviews;
 pub mod routes;
 pub mod service;

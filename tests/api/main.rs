@@ -16,6 +16,7 @@ mod migrations;
 mod openapi;
 mod operations;
 mod pages;
+mod review_pages;
 mod seat_pages;
 mod seats;
 mod trials;
