@@ -176,6 +176,7 @@ impl Application {
                 .configure(crate::seats::routes::configure)
                 .configure(crate::certification::routes::configure)
                 .configure(crate::certification::pages::configure)
+                .configure(crate::certification::pool_routes::configure)
                 .configure(crate::web::health::configure)
                 .configure(crate::web::assets::configure)
                 .configure(crate::web::pages::configure)

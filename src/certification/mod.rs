@@ -7,6 +7,8 @@ pub mod banks;
 pub mod exam;
 pub mod lifecycle;
 pub mod pages;
+pub mod pool;
+pub mod pool_routes;
 pub mod profile;
 pub mod routes;
 pub mod service;

@@ -17,3 +17,4 @@ mod operations;
 mod pages;
 mod seat_pages;
 mod seats;
+mod talent_pool;
