@@ -177,6 +177,7 @@ impl Application {
                 .configure(crate::certification::routes::configure)
                 .configure(crate::certification::pages::configure)
                 .configure(crate::certification::pool_routes::configure)
+                .configure(crate::certification::admin_pages::configure)
                 .configure(crate::web::health::configure)
                 .configure(crate::web::assets::configure)
                 .configure(crate::web::pages::configure)

@@ -2,6 +2,7 @@
 //! profiles, the online exam (pure rules), and (to come) trial shifts and certifications per
 //! skill.
 
+pub mod admin_pages;
 pub mod attempts;
 pub mod banks;
 pub mod exam;

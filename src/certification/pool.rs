@@ -361,9 +361,11 @@ impl PoolFilter {
         }
         if let Some(a) = self.available {
             out.push(("available", a.as_param()));
-        }
-        if let Some(z) = self.zone {
-            out.push(("tz", z.name().to_owned()));
+            // The zone only matters to `available`; links carry it so they mean the same
+            // moment for whoever opens them.
+            if let Some(z) = self.zone {
+                out.push(("tz", z.name().to_owned()));
+            }
         }
         if let Some(m) = self.min_quality {
             out.push(("min_quality", m.to_string()));
@@ -805,6 +807,131 @@ pub async fn chunk(
     Ok(state
         .db
         .run(move |conn| find(conn, &filter, now, after, want))
+        .await?)
+}
+
+/// An exam attempt as an admin reviews it.
+#[derive(Debug, Clone)]
+pub struct AttemptSummary {
+    pub id: String,
+    pub skill: String,
+    pub status: String,
+    pub started_at: DateTime<Utc>,
+    pub submitted_at: Option<DateTime<Utc>>,
+    pub percent: Option<i32>,
+    pub pass_percent: i32,
+}
+
+#[derive(Debug, Clone)]
+pub struct TrialSummary {
+    pub skill: String,
+    pub status: String,
+    pub percent: Option<i32>,
+    pub booked_at: DateTime<Utc>,
+    pub reviewed_at: Option<DateTime<Utc>>,
+}
+
+/// What an agent has done towards certification, newest first.
+#[derive(Debug, Clone, Default)]
+pub struct AgentRecord {
+    pub certifications: Vec<CertificationView>,
+    pub attempts: Vec<AttemptSummary>,
+    pub trials: Vec<TrialSummary>,
+}
+
+/// An agent's certifications, exam attempts and trials (the latest 50 of each).
+pub async fn record(state: &AppState, agent: AccountId) -> Result<AgentRecord, AppError> {
+    use crate::db::schema::exam_attempts;
+    let now = state.clock.now();
+    Ok(state
+        .db
+        .run(move |conn| -> QueryResult<AgentRecord> {
+            let id = agent.as_str();
+            let certs: Vec<(String, NaiveDateTime, NaiveDateTime)> = certifications::table
+                .filter(certifications::agent_id.eq(id))
+                .select((
+                    certifications::skill,
+                    certifications::certified_at,
+                    certifications::expires_at,
+                ))
+                .order(certifications::skill.asc())
+                .load(conn)?;
+            type AttemptTuple = (
+                String,
+                String,
+                String,
+                NaiveDateTime,
+                Option<NaiveDateTime>,
+                Option<i32>,
+                i32,
+            );
+            let attempts: Vec<AttemptTuple> = exam_attempts::table
+                .filter(exam_attempts::agent_id.eq(id))
+                .select((
+                    exam_attempts::id,
+                    exam_attempts::skill,
+                    exam_attempts::status,
+                    exam_attempts::started_at,
+                    exam_attempts::submitted_at,
+                    exam_attempts::percent,
+                    exam_attempts::pass_percent,
+                ))
+                .order((exam_attempts::started_at.desc(), exam_attempts::id.desc()))
+                .limit(50)
+                .load(conn)?;
+            type TrialTuple = (
+                String,
+                String,
+                Option<i32>,
+                NaiveDateTime,
+                Option<NaiveDateTime>,
+            );
+            let trial_rows: Vec<TrialTuple> = trials::table
+                .filter(trials::agent_id.eq(id))
+                .select((
+                    trials::skill,
+                    trials::status,
+                    trials::percent,
+                    trials::booked_at,
+                    trials::reviewed_at,
+                ))
+                .order((trials::booked_at.desc(), trials::id.desc()))
+                .limit(50)
+                .load(conn)?;
+            Ok(AgentRecord {
+                certifications: certs
+                    .into_iter()
+                    .map(|(skill, certified_at, expires_at)| CertificationView {
+                        skill,
+                        certified_at: certified_at.and_utc(),
+                        expires_at: expires_at.and_utc(),
+                        valid: expires_at > now,
+                    })
+                    .collect(),
+                attempts: attempts
+                    .into_iter()
+                    .map(|a| AttemptSummary {
+                        id: a.0,
+                        skill: a.1,
+                        status: a.2,
+                        started_at: a.3.and_utc(),
+                        submitted_at: a.4.map(|t| t.and_utc()),
+                        percent: a.5,
+                        pass_percent: a.6,
+                    })
+                    .collect(),
+                trials: trial_rows
+                    .into_iter()
+                    .map(|t| TrialSummary {
+                        skill: t.0,
+                        status: t.1,
+                        percent: t.2,
+                        booked_at: t.3.and_utc(),
+                        reviewed_at: t.4.map(|r| r.and_utc()),
+                    })
+                    .collect(),
+            })
+        })
         .await?)
 }
 

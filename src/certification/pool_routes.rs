@@ -68,6 +68,14 @@ async fn export_agents(
     filter: web::Query<PoolQuery>,
 ) -> Result<HttpResponse, AppError> {
     let filter = pool::resolve(&state, admin.0.id, &filter).await?;
+    csv_response(state, filter).await
+}
+
+/// The CSV download (also served to the admin pages' session).
+pub(crate) async fn csv_response(
+    state: web::Data<AppState>,
+    filter: PoolFilter,
+) -> Result<HttpResponse, AppError> {
     // The first batch before answering, so a failure is still a proper error response.
     let first = pool::chunk(&state, filter.clone(), None, EXPORT_CHUNK).await?;
     let name = format!(

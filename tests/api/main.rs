@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod admin_pages;
 mod agent_pages;
 mod agents;
 mod auth;
