@@ -652,10 +652,16 @@ pub fn find(
     after: Option<After>,
     want: usize,
 ) -> QueryResult<Vec<PoolAgent>> {
-    let batch = (want as i64).clamp(100, 1000);
     let window = f
         .available
         .map(|a| a.window(f.zone.unwrap_or(chrono_tz::Asia::Shanghai), now));
+    // Without an availability filter every scanned row is a match, so one batch of `want`
+    // suffices; with one, larger batches keep the round trips few when matches are rare.
+    let batch = if window.is_some() {
+        1000
+    } else {
+        (want as i64).clamp(1, 1000)
+    };
     let mut after = after;
     let mut found: Vec<Candidate> = Vec::new();
     'scan: loop {

@@ -15,7 +15,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
 }
 
 /// Agents per database round trip of an export.
-const EXPORT_CHUNK: usize = 500;
+const EXPORT_CHUNK: usize = 1000;
 
 /// The talent pool: agents with their profile, certifications and quality, filtered and
 /// sorted. An agent's quality is, until QA reviews arrive, the percent of their latest
