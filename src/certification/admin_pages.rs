@@ -367,6 +367,7 @@ struct AgentPage<'a> {
     can_suspend: bool,
     can_reinstate: bool,
     reason: String,
+    times_in: String,
 }
 
 #[derive(Deserialize)]
@@ -502,6 +503,7 @@ async fn agent_view(
         can_suspend: !matches!(profile.status, AgentStatus::Suspended | AgentStatus::Left),
         can_reinstate: profile.status == AgentStatus::Suspended,
         reason,
+        times_in: t_with(ctx.lang, "agent_admin.times_in", &[("zone", s.zone.name())]),
     };
     render(ctx, &page, status)
 }

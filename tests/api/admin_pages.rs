@@ -73,6 +73,7 @@ both_backends! {
         assert!(html.contains("Pre-sale") && html.contains("Valid"));
         assert!(html.contains("Trial shifts") && html.contains("75%"));
         assert!(html.contains("Lifecycle") && html.contains("registered"));
+        assert!(html.contains("Times are in your time zone (Asia/Shanghai)."));
         let csrf = csrf_of(&html);
 
         let suspend = app.url(&format!("/admin/agents/{}/suspend", agent.id()));
