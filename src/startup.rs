@@ -156,7 +156,8 @@ impl Application {
             Duration::from_secs(settings.mail.poll_interval_secs.max(1)),
             settings.mail.max_attempts,
             chrono::Duration::seconds(settings.mail.retry_base_secs.max(1)),
-        );
+        )
+        .with_clock(state.clock.clone());
         let (stop_sender, stop_rx) = watch::channel(false);
         let sender_task = tokio::spawn(sender.clone().run(stop_rx.clone()));
         let jobs_task = tokio::spawn(crate::seats::jobs::run(
@@ -175,9 +176,11 @@ impl Application {
                 .configure(crate::admin::configure)
                 .configure(crate::seats::routes::configure)
                 .configure(crate::certification::routes::configure)
+                .configure(crate::certification::trial_routes::configure)
                 .configure(crate::certification::pages::configure)
                 .configure(crate::certification::pool_routes::configure)
                 .configure(crate::certification::admin_pages::configure)
+                .configure(crate::certification::exam_pages::configure)
                 .configure(crate::web::health::configure)
                 .configure(crate::web::assets::configure)
                 .configure(crate::web::pages::configure)

@@ -18,9 +18,9 @@ use crate::state::AppState;
 
 /// One question of a stored attempt: the bank question's id and the shown option order.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct Item {
-    question_id: String,
-    option_order: Vec<usize>,
+pub(super) struct Item {
+    pub(super) question_id: String,
+    pub(super) option_order: Vec<usize>,
 }
 
 #[derive(Debug, Deserialize, ToSchema, Default)]
@@ -49,20 +49,20 @@ pub struct AttemptView {
 }
 
 #[derive(Queryable)]
-struct AttemptRow {
-    id: String,
-    agent_id: String,
-    skill: String,
-    items: String,
-    answers: String,
-    status: String,
-    pass_percent: i32,
-    started_at: NaiveDateTime,
-    deadline: NaiveDateTime,
-    percent: Option<i32>,
+pub(super) struct AttemptRow {
+    pub(super) id: String,
+    pub(super) agent_id: String,
+    pub(super) skill: String,
+    pub(super) items: String,
+    pub(super) answers: String,
+    pub(super) status: String,
+    pub(super) pass_percent: i32,
+    pub(super) started_at: NaiveDateTime,
+    pub(super) deadline: NaiveDateTime,
+    pub(super) percent: Option<i32>,
 }
 
-fn load(conn: &mut DbConn, id: &str) -> QueryResult<Option<AttemptRow>> {
+pub(super) fn load(conn: &mut DbConn, id: &str) -> QueryResult<Option<AttemptRow>> {
     exam_attempts::table
         .find(id)
         .select((
@@ -82,7 +82,7 @@ fn load(conn: &mut DbConn, id: &str) -> QueryResult<Option<AttemptRow>> {
 }
 
 /// The attempt's questions in order, as a bank the pure grading understands.
-fn questions_of(
+pub(super) fn questions_of(
     conn: &mut DbConn,
     items: &[Item],
 ) -> Result<(Vec<Question>, Vec<Drawn>), AppError> {
@@ -301,6 +301,139 @@ pub async fn save(
         .await?)
 }
 
+/// When the agent may start their next attempt at `skill` (now if nothing blocks it).
+fn next_start(
+    conn: &mut DbConn,
+    agent: &AccountId,
+    skill: &str,
+    now: NaiveDateTime,
+) -> Result<NaiveDateTime, AppError> {
+    let rules = super::banks::find_track(conn, skill)?.unwrap_or_default();
+    let starts: Vec<NaiveDateTime> = exam_attempts::table
+        .filter(exam_attempts::agent_id.eq(agent.as_str()))
+        .filter(exam_attempts::skill.eq(skill))
+        .select(exam_attempts::started_at)
+        .load(conn)?;
+    Ok(match exam::may_start(now, &starts, &rules) {
+        Ok(()) => now,
+        Err(e) => e.retry_at(),
+    })
+}
+
+/// Mails the agent the result of a graded (or reviewed) attempt, or that it went to a
+/// reviewer, with the next step: book a trial, retry at a given time, or wait.
+pub(super) fn mail_result(
+    conn: &mut DbConn,
+    agent: &AccountId,
+    skill: &str,
+    outcome: Outcome,
+    now: NaiveDateTime,
+    public_url: &str,
+) -> Result<(), AppError> {
+    use crate::mail::templates::{ExamMailResult, MailKind};
+    let retry = match outcome {
+        Outcome::Failed { .. } => Some(next_start(conn, agent, skill, now)?),
+        _ => None,
+    };
+    let page = match outcome {
+        Outcome::Passed { .. } => "/agent/trials",
+        Outcome::Failed { .. } | Outcome::AwaitingReview => "/agent/exams",
+    };
+    super::mails::send(
+        conn,
+        agent,
+        |zone| MailKind::ExamResult {
+            skill: skill.to_owned(),
+            result: match outcome {
+                Outcome::Passed { percent } => ExamMailResult::Passed { percent },
+                Outcome::Failed { percent } => ExamMailResult::Failed {
+                    percent,
+                    retry_at: super::mails::local(zone, retry.unwrap_or(now)),
+                },
+                Outcome::AwaitingReview => ExamMailResult::AwaitingReview,
+            },
+            link: format!("{public_url}{page}"),
+        },
+        now,
+    )
+}
+
+/// A pass moves an applicant to `exam_passed`; later passes (other skills) change nothing.
+pub(super) fn first_pass(
+    conn: &mut DbConn,
+    agent: &AccountId,
+    reviewer: Option<&AccountId>,
+    reason: &str,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    let status = super::store::find(conn, agent)?.and_then(|a| AgentStatus::parse(&a.status));
+    if status == Some(AgentStatus::Applicant) {
+        super::service::apply_event(
+            conn,
+            agent,
+            AgentEvent::PassExam,
+            Party::System,
+            reviewer,
+            Some(reason),
+            now,
+        )?;
+    }
+    Ok(())
+}
+
+/// Grades a submitted attempt on `answers`, records the result, moves a first-time
+/// passer to `exam_passed` and mails the result; in the caller's transaction.
+fn settle(
+    conn: &mut DbConn,
+    row: &AttemptRow,
+    answers: &[Answer],
+    now: NaiveDateTime,
+    public_url: &str,
+) -> Result<(), AppError> {
+    let agent = AccountId(row.agent_id.clone());
+    let items: Vec<Item> = serde_json::from_str(&row.items).map_err(AppError::internal)?;
+    let (bank, drawn) = questions_of(conn, &items)?;
+    let grade = exam::grade(&bank, &drawn, answers).map_err(grade_error)?;
+    let result = exam::outcome(&grade, None, row.pass_percent as u32);
+    let (status, percent) = match result {
+        Outcome::Passed { percent } => ("passed", Some(percent as i32)),
+        Outcome::Failed { percent } => ("failed", Some(percent as i32)),
+        Outcome::AwaitingReview => ("awaiting_review", None),
+    };
+    let n = diesel::update(
+        exam_attempts::table
+            .find(&row.id)
+            .filter(exam_attempts::status.eq("in_progress")),
+    )
+    .set((
+        exam_attempts::answers.eq(serde_json::to_string(answers).map_err(AppError::internal)?),
+        exam_attempts::status.eq(status),
+        exam_attempts::submitted_at.eq(now),
+        exam_attempts::choice_points.eq(grade.choice_points as i32),
+        exam_attempts::choice_max.eq(grade.choice_max as i32),
+        exam_attempts::scenario_max.eq(grade.scenario_max as i32),
+        exam_attempts::percent.eq(percent),
+    ))
+    .execute(conn)?;
+    if n != 1 {
+        return Err(AppError::conflict(
+            "already_submitted",
+            "this attempt was already submitted",
+        ));
+    }
+    mail_result(conn, &agent, &row.skill, result, now, public_url)?;
+    if status == "passed" {
+        first_pass(
+            conn,
+            &agent,
+            None,
+            &format!("passed the {} exam", row.skill),
+            now,
+        )?;
+    }
+    Ok(())
+}
+
 /// Submits: answers sent with the submission count if the deadline has not passed; after
 /// it, the attempt is graded on what was saved. Passing moves an applicant to
 /// `exam_passed` (a lifecycle event by the service).
@@ -311,6 +444,7 @@ pub async fn submit(
     req: AnswersRequest,
 ) -> Result<AttemptView, AppError> {
     let clock = state.clock.clone();
+    let public_url = state.public_url.clone();
     let view = state
         .db
         .run(move |conn| {
@@ -323,61 +457,52 @@ pub async fn submit(
                         "this attempt was already submitted",
                     ));
                 }
-                let items: Vec<Item> =
-                    serde_json::from_str(&row.items).map_err(AppError::internal)?;
-                let (bank, drawn) = questions_of(conn, &items)?;
                 let answers = if now < row.deadline && !req.answers.is_empty() {
                     req.answers
                 } else {
                     serde_json::from_str(&row.answers).unwrap_or_default()
                 };
-                let grade = exam::grade(&bank, &drawn, &answers).map_err(grade_error)?;
-                let (status, percent) = match exam::outcome(&grade, None, row.pass_percent as u32) {
-                    Outcome::Passed { percent } => ("passed", Some(percent as i32)),
-                    Outcome::Failed { percent } => ("failed", Some(percent as i32)),
-                    Outcome::AwaitingReview => ("awaiting_review", None),
-                };
-                let n = diesel::update(
-                    exam_attempts::table
-                        .find(&id)
-                        .filter(exam_attempts::status.eq("in_progress")),
-                )
-                .set((
-                    exam_attempts::answers
-                        .eq(serde_json::to_string(&answers).map_err(AppError::internal)?),
-                    exam_attempts::status.eq(status),
-                    exam_attempts::submitted_at.eq(now),
-                    exam_attempts::choice_points.eq(grade.choice_points as i32),
-                    exam_attempts::choice_max.eq(grade.choice_max as i32),
-                    exam_attempts::scenario_max.eq(grade.scenario_max as i32),
-                    exam_attempts::percent.eq(percent),
-                ))
-                .execute(conn)?;
-                if n != 1 {
-                    return Err(AppError::conflict(
-                        "already_submitted",
-                        "this attempt was already submitted",
-                    ));
-                }
-                if status == "passed" {
-                    let current = super::store::find(conn, &agent)?
-                        .and_then(|a| AgentStatus::parse(&a.status));
-                    if current == Some(AgentStatus::Applicant) {
-                        super::service::apply_event(
-                            conn,
-                            &agent,
-                            AgentEvent::PassExam,
-                            Party::System,
-                            None,
-                            Some(&format!("passed the {} exam", row.skill)),
-                            now,
-                        )?;
-                    }
-                }
+                settle(conn, &row, &answers, now, &public_url)?;
                 let row = load(conn, &id)?.ok_or(AppError::NotFound)?;
                 view(conn, &row)
             })
         })
         .await?;
+    state.wake_outbox();
     Ok(view)
+}
+
+/// Grades the attempts whose deadline passed without a submission, on what was saved
+/// (the agent closed the tab or lost the connection). Returns how many.
+pub fn grade_overdue(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    public_url: &str,
+) -> Result<usize, AppError> {
+    let overdue: Vec<String> = exam_attempts::table
+        .filter(exam_attempts::status.eq("in_progress"))
+        .filter(exam_attempts::deadline.le(now))
+        .select(exam_attempts::id)
+        .load(conn)?;
+    let mut graded = 0;
+    for id in overdue {
+        let done = write_transaction(conn, |conn| -> Result<usize, AppError> {
+            let Some(row) = load(conn, &id)? else {
+                return Ok(0);
+            };
+            if row.status != "in_progress" {
+                return Ok(0);
+            }
+            let answers: Vec<Answer> = serde_json::from_str(&row.answers).unwrap_or_default();
+            // Graded at the deadline, as the agent would have been.
+            settle(conn, &row, &answers, row.deadline, public_url)?;
+            Ok(1)
+        });
+        match done {
+            Ok(n) => graded += n,
+            // One broken attempt (say, a bank replaced under it) must not stop the rest.
+            Err(e) => tracing::warn!(attempt = %id, error = %e, "cannot grade an overdue attempt"),
+        }
+    }
+    Ok(graded)
 }

@@ -17,8 +17,11 @@ pub enum AgentEvent {
     StartTrial,
     /// The trial's reviewer passed it.
     PassTrial,
-    /// The trial's reviewer failed it: back to booking another trial.
+    /// The trial's reviewer failed it, or the agent missed it: back to booking another
+    /// trial.
     FailTrial,
+    /// The agent (or an admin) cancelled a booked trial before it began.
+    CancelTrial,
     /// An admin suspended the agent (quality, conduct, no-shows).
     Suspend,
     /// An admin lifted the suspension.
@@ -61,6 +64,7 @@ impl AgentEvent {
             AgentEvent::StartTrial => "start_trial",
             AgentEvent::PassTrial => "pass_trial",
             AgentEvent::FailTrial => "fail_trial",
+            AgentEvent::CancelTrial => "cancel_trial",
             AgentEvent::Suspend => "suspend",
             AgentEvent::Reinstate => "reinstate",
             AgentEvent::Leave => "leave",
@@ -72,9 +76,10 @@ impl AgentEvent {
         let (ok, allowed) = match self {
             AgentEvent::PassExam => (party == Party::System, "the exam grading"),
             AgentEvent::StartTrial => (party != Party::System, "the agent or an admin"),
-            AgentEvent::PassTrial | AgentEvent::FailTrial => {
-                (party == Party::Admin, "a trial reviewer")
-            }
+            AgentEvent::PassTrial => (party == Party::Admin, "a trial reviewer"),
+            // The service fails a trial the agent never turned up to.
+            AgentEvent::FailTrial => (party != Party::Agent, "a trial reviewer"),
+            AgentEvent::CancelTrial => (party != Party::System, "the agent or an admin"),
             AgentEvent::Suspend | AgentEvent::Reinstate => (party == Party::Admin, "an admin"),
             AgentEvent::Leave | AgentEvent::Return => (party == Party::Agent, "the agent"),
         };
@@ -106,7 +111,7 @@ pub fn transition(
         (Applicant, PassExam) => Some(ExamPassed),
         (ExamPassed, StartTrial) => Some(InTrial),
         (InTrial, PassTrial) => Some(Certified),
-        (InTrial, FailTrial) => Some(ExamPassed),
+        (InTrial, FailTrial | CancelTrial) => Some(ExamPassed),
         (Applicant | ExamPassed | InTrial | Certified, Suspend) => Some(Suspended),
         // A lifted suspension restores the agent's standing; a trial slot does not wait.
         (Suspended, Reinstate) => Some(restore(previous)),
@@ -155,6 +160,23 @@ mod tests {
             transition(InTrial, FailTrial, Party::Admin, None),
             Ok(ExamPassed)
         );
+    }
+
+    #[test]
+    fn a_missed_or_cancelled_trial_goes_back_too() {
+        assert_eq!(
+            transition(InTrial, FailTrial, Party::System, None),
+            Ok(ExamPassed)
+        );
+        assert_eq!(
+            transition(InTrial, CancelTrial, Party::Agent, None),
+            Ok(ExamPassed)
+        );
+        assert!(matches!(
+            transition(InTrial, FailTrial, Party::Agent, None),
+            Err(TransitionError::WrongParty { .. })
+        ));
+        assert!(transition(Certified, CancelTrial, Party::Agent, None).is_err());
     }
 
     #[test]
@@ -221,6 +243,7 @@ mod tests {
             Just(StartTrial),
             Just(PassTrial),
             Just(FailTrial),
+            Just(CancelTrial),
             Just(Suspend),
             Just(Reinstate),
             Just(Leave),

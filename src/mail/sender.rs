@@ -8,7 +8,8 @@ use tokio::sync::{Notify, watch};
 
 use super::Mailer;
 use super::outbox::{self, OutboxRow};
-use crate::db::{Db, now, write_transaction};
+use crate::clock::Clock;
+use crate::db::{Db, write_transaction};
 
 #[derive(Clone)]
 pub struct OutboxSender {
@@ -19,6 +20,8 @@ pub struct OutboxSender {
     poll_interval: Duration,
     max_attempts: i32,
     retry_base: chrono::Duration,
+    /// The service's clock, the one mail is queued by (so a test clock moves both).
+    clock: Clock,
 }
 
 impl OutboxSender {
@@ -39,7 +42,14 @@ impl OutboxSender {
             poll_interval,
             max_attempts,
             retry_base,
+            clock: Clock::default(),
         }
+    }
+
+    /// Reads "now" from `clock`: the one the service queues mail by.
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// Sends whatever is due, wakes when a use case queues mail (or every poll interval,
@@ -64,11 +74,12 @@ impl OutboxSender {
     pub async fn drain(&self) -> usize {
         let mut delivered = 0;
         loop {
+            let now = self.clock.now();
             let batch = self
                 .db
-                .run(|conn| {
+                .run(move |conn| {
                     write_transaction(conn, |conn| {
-                        outbox::lease_due(conn, now(), 20, chrono::Duration::minutes(2))
+                        outbox::lease_due(conn, now, 20, chrono::Duration::minutes(2))
                     })
                 })
                 .await;
@@ -105,11 +116,12 @@ impl OutboxSender {
         let max_attempts = self.max_attempts;
         let retry_base = self.retry_base;
         let ok = result.is_ok();
+        let now = self.clock.now();
         let recorded = match result {
             Ok(()) => {
                 tracing::info!(outbox_id = %id, "mail delivered");
                 self.db
-                    .run(move |conn| outbox::mark_sent(conn, &id, now()))
+                    .run(move |conn| outbox::mark_sent(conn, &id, now))
                     .await
             }
             Err(e) => {
@@ -121,7 +133,7 @@ impl OutboxSender {
                             conn,
                             &row,
                             &error,
-                            now(),
+                            now,
                             max_attempts,
                             retry_base,
                         )

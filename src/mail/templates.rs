@@ -39,6 +39,52 @@ pub enum MailKind {
         priority_opens_on: String,
         opens_on: String,
     },
+    /// An exam attempt's result, and what comes next; `link` is the next step's page.
+    ExamResult {
+        skill: String,
+        result: ExamMailResult,
+        link: String,
+    },
+    TrialBooked {
+        skill: String,
+        /// Local start and end, with the zone's name.
+        when: String,
+        link: String,
+    },
+    /// A reviewed trial; `expires` (local date) when passed.
+    TrialResult {
+        skill: String,
+        passed: bool,
+        percent: u32,
+        feedback: String,
+        expires: Option<String>,
+        link: String,
+    },
+    /// The agent sent no reply during the trial slot.
+    TrialMissed {
+        skill: String,
+        link: String,
+    },
+    CertificationExpiring {
+        skill: String,
+        /// Local date and time of expiry.
+        expires: String,
+        days: i64,
+        link: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExamMailResult {
+    Passed {
+        percent: u32,
+    },
+    /// `retry_at`: local time the next attempt may start.
+    Failed {
+        percent: u32,
+        retry_at: String,
+    },
+    AwaitingReview,
 }
 
 fn booking_facts(l: Locale, b: &BookingSummary) -> Vec<String> {
@@ -187,6 +233,127 @@ pub fn render(
                 &[("merchant", merchant)],
             )],
             Some((t(l, "mail.set_password").into_owned(), link.as_str())),
+        ),
+        MailKind::ExamResult {
+            skill,
+            result,
+            link,
+        } => {
+            let (subject, body) = match result {
+                ExamMailResult::Passed { percent } => (
+                    t_with(l, "mail.exam.passed.subject", &[("skill", skill)]),
+                    t_with(
+                        l,
+                        "mail.exam.passed.body",
+                        &[("skill", skill), ("percent", &percent.to_string())],
+                    ),
+                ),
+                ExamMailResult::Failed { percent, retry_at } => (
+                    t_with(l, "mail.exam.failed.subject", &[("skill", skill)]),
+                    t_with(
+                        l,
+                        "mail.exam.failed.body",
+                        &[
+                            ("skill", skill),
+                            ("percent", &percent.to_string()),
+                            ("retry_at", retry_at),
+                        ],
+                    ),
+                ),
+                ExamMailResult::AwaitingReview => (
+                    t_with(l, "mail.exam.review.subject", &[("skill", skill)]),
+                    t_with(l, "mail.exam.review.body", &[("skill", skill)]),
+                ),
+            };
+            let action = match result {
+                ExamMailResult::Passed { .. } => t(l, "mail.exam.passed.action"),
+                ExamMailResult::Failed { .. } | ExamMailResult::AwaitingReview => {
+                    t(l, "mail.exam.view")
+                }
+            };
+            (
+                subject,
+                vec![body],
+                Some((action.into_owned(), link.as_str())),
+            )
+        }
+        MailKind::TrialBooked { skill, when, link } => (
+            t_with(l, "mail.trial.booked.subject", &[("skill", skill)]),
+            vec![
+                t_with(
+                    l,
+                    "mail.trial.booked.body",
+                    &[("skill", skill), ("when", when)],
+                ),
+                t(l, "mail.trial.booked.practice").into_owned(),
+            ],
+            Some((t(l, "mail.trial.view").into_owned(), link.as_str())),
+        ),
+        MailKind::TrialResult {
+            skill,
+            passed,
+            percent,
+            feedback,
+            expires,
+            link,
+        } => {
+            let percent = percent.to_string();
+            let mut p = vec![if *passed {
+                t_with(
+                    l,
+                    "mail.trial.passed.body",
+                    &[
+                        ("skill", skill),
+                        ("percent", &percent),
+                        ("expires", expires.as_deref().unwrap_or("-")),
+                    ],
+                )
+            } else {
+                t_with(
+                    l,
+                    "mail.trial.failed.body",
+                    &[("skill", skill), ("percent", &percent)],
+                )
+            }];
+            if !feedback.trim().is_empty() {
+                p.push(t_with(l, "mail.trial.feedback", &[("feedback", feedback)]));
+            }
+            let subject = if *passed {
+                t_with(l, "mail.trial.passed.subject", &[("skill", skill)])
+            } else {
+                t_with(l, "mail.trial.failed.subject", &[("skill", skill)])
+            };
+            (
+                subject,
+                p,
+                Some((t(l, "mail.trial.view").into_owned(), link.as_str())),
+            )
+        }
+        MailKind::TrialMissed { skill, link } => (
+            t_with(l, "mail.trial.missed.subject", &[("skill", skill)]),
+            vec![t_with(l, "mail.trial.missed.body", &[("skill", skill)])],
+            Some((t(l, "mail.trial.book").into_owned(), link.as_str())),
+        ),
+        MailKind::CertificationExpiring {
+            skill,
+            expires,
+            days,
+            link,
+        } => (
+            t_with(
+                l,
+                "mail.certification.expiring.subject",
+                &[("skill", skill), ("days", &days.to_string())],
+            ),
+            vec![t_with(
+                l,
+                "mail.certification.expiring.body",
+                &[("skill", skill), ("expires", expires)],
+            )],
+            Some((
+                t(l, "mail.certification.expiring.action").into_owned(),
+                link.as_str(),
+            )),
         ),
     };
     let greeting = t_with(l, "mail.greeting", &[("name", name)]);

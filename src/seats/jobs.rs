@@ -1,4 +1,5 @@
-//! The seat marketplace's background task: releases expired holds, moves bookings to
+//! The background task (seats here, then certification's share in
+//! [`crate::certification::jobs`]). For seats it releases expired holds, moves bookings to
 //! active and completed by the clock, and sends the "renewal window opens tomorrow"
 //! notices. Every step is conditional in the database, so several instances may run it.
 
@@ -16,6 +17,7 @@ pub async fn run(state: web::Data<AppState>, every: Duration, mut shutdown: watc
             break;
         }
         tick(&state).await;
+        crate::certification::jobs::tick(&state).await;
         tokio::select! {
             _ = tokio::time::sleep(every) => {}
             _ = shutdown.changed() => {}

@@ -6,9 +6,10 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 const APP_CSS: &str = include_str!("static/app.css");
 const APP_JS: &str = include_str!("static/app.js");
+const EXAM_JS: &str = include_str!("static/exam.js");
 
 pub fn configure(cfg: &mut ServiceConfig) {
-    cfg.service(app_css).service(app_js);
+    cfg.service(app_css).service(app_js).service(exam_js);
 }
 
 fn asset(content_type: &'static str, body: &'static str) -> HttpResponse {
@@ -30,4 +31,11 @@ async fn app_css() -> HttpResponse {
 #[get("/static/app.js")]
 async fn app_js() -> HttpResponse {
     asset("text/javascript; charset=utf-8", APP_JS)
+}
+
+/// The exam pages' countdown, autosave and submission when time runs out.
+#[utoipa::path(tag = "pages", responses((status = 200, content_type = "text/javascript", body = String)))]
+#[get("/static/exam.js")]
+async fn exam_js() -> HttpResponse {
+    asset("text/javascript; charset=utf-8", EXAM_JS)
 }

@@ -265,6 +265,38 @@ pub(crate) async fn page_session(
     }
 }
 
+/// Like [`page_session`], for a form post that took longer to fill in than an access token
+/// lives (an exam): an expired access cookie is renewed with the refresh cookie on the spot
+/// and the new cookies come back for the response, instead of a redirect that would lose
+/// what was posted. `Err` sends the browser to sign in and then to `back`.
+pub(crate) async fn form_session(
+    state: &AppState,
+    req: &HttpRequest,
+    back: &str,
+) -> Result<(Caller, AccountView, Vec<Cookie<'static>>), HttpResponse> {
+    let to_sign_in = || redirect(&format!("/sign-in?next={}", url_escape(back)));
+    if let Some(Ok(caller)) = crate::auth::from_cookie(req) {
+        return match service::me(state, caller.id.clone()).await {
+            Ok(view) => Ok((caller, view, Vec::new())),
+            Err(_) => Err(to_sign_in()),
+        };
+    }
+    let Some(refresh) = req.cookie(REFRESH_COOKIE) else {
+        return Err(to_sign_in());
+    };
+    let request = service::RefreshRequest {
+        refresh_token: refresh.value().to_owned(),
+    };
+    let Ok(tokens) = service::refresh(state, request).await else {
+        return Err(to_sign_in());
+    };
+    let Ok(claims) = state.jwt.verify(&tokens.access_token) else {
+        return Err(to_sign_in());
+    };
+    let cookies = session_cookies(req, &tokens).to_vec();
+    Ok((Caller::from(claims), tokens.account, cookies))
+}
+
 pub(crate) fn url_escape(s: &str) -> String {
     s.bytes()
         .map(|b| match b {

@@ -96,6 +96,7 @@ struct Rule {
 fn rules(app: &TestApp, cast: &Cast) -> Vec<Rule> {
     let a = cast.shop_a.merchant_id();
     let invite = |who: &str| json!({"email": app.unique_email(who), "display_name": "Invitee"});
+    let slot_start = app.clock.now().and_utc() + chrono::Duration::days(2);
     vec![
         Rule {
             method: "GET",
@@ -368,6 +369,148 @@ fn rules(app: &TestApp, cast: &Cast) -> Vec<Rule> {
             path: format!("/api/attempts/{}/submit", cast.attempt),
             body: None,
             expect: agent_only(200),
+        },
+        // Reviews, trials and certifications. Ids of nothing the caller owns: another
+        // agent's trial answers exactly like a missing one (tests/api/trials.rs).
+        Rule {
+            method: "GET",
+            documented: "/api/admin/exam-reviews",
+            path: "/api/admin/exam-reviews".into(),
+            body: None,
+            expect: admin_only(200),
+        },
+        Rule {
+            method: "GET",
+            documented: "/api/admin/exam-reviews/{attempt_id}",
+            // Submitted by the rows above, so a reviewer may read it.
+            path: format!("/api/admin/exam-reviews/{}", cast.attempt),
+            body: None,
+            expect: admin_only(200),
+        },
+        Rule {
+            method: "POST",
+            documented: "/api/admin/exam-reviews/{attempt_id}",
+            path: format!("/api/admin/exam-reviews/{}", cast.attempt),
+            body: Some(json!({"marks": []})),
+            expect: admin_only(409),
+        },
+        Rule {
+            method: "GET",
+            documented: "/api/admin/exam-tracks/{skill}/trial",
+            path: "/api/admin/exam-tracks/pre_sale/trial".into(),
+            body: None,
+            expect: admin_only(200),
+        },
+        Rule {
+            method: "PUT",
+            documented: "/api/admin/exam-tracks/{skill}/trial",
+            path: "/api/admin/exam-tracks/pre_sale/trial".into(),
+            body: Some(
+                serde_json::to_value(cloudseat::certification::trial::TrialRules::default())
+                    .unwrap(),
+            ),
+            expect: admin_only(200),
+        },
+        Rule {
+            method: "POST",
+            documented: "/api/admin/trial-slots",
+            path: "/api/admin/trial-slots".into(),
+            body: Some(
+                json!({"skill": "pre_sale", "starts_at": slot_start, "ends_at": slot_start + chrono::Duration::hours(2), "capacity": 5}),
+            ),
+            expect: admin_only(201),
+        },
+        Rule {
+            method: "GET",
+            documented: "/api/admin/trial-slots",
+            path: "/api/admin/trial-slots".into(),
+            body: None,
+            expect: admin_only(200),
+        },
+        Rule {
+            method: "GET",
+            documented: "/api/admin/trial-reviews",
+            path: "/api/admin/trial-reviews".into(),
+            body: None,
+            expect: admin_only(200),
+        },
+        Rule {
+            method: "GET",
+            documented: "/api/admin/trial-reviews/{trial_id}",
+            path: "/api/admin/trial-reviews/00000000-0000-7000-8000-000000000000".into(),
+            body: None,
+            expect: admin_only(404),
+        },
+        Rule {
+            method: "POST",
+            documented: "/api/admin/trial-reviews/{trial_id}",
+            path: "/api/admin/trial-reviews/00000000-0000-7000-8000-000000000000".into(),
+            body: Some(json!({"marks": []})),
+            expect: admin_only(404),
+        },
+        Rule {
+            method: "GET",
+            documented: "/api/trial-slots",
+            path: "/api/trial-slots".into(),
+            body: None,
+            expect: agent_only(200),
+        },
+        Rule {
+            method: "POST",
+            documented: "/api/trial-slots/{slot_id}/book",
+            path: "/api/trial-slots/00000000-0000-7000-8000-000000000000/book".into(),
+            body: None,
+            // The cast's agent has passed no exam yet: let in, and told so.
+            expect: agent_only(409),
+        },
+        Rule {
+            method: "GET",
+            documented: "/api/agents/me/trials",
+            path: "/api/agents/me/trials".into(),
+            body: None,
+            expect: agent_only(200),
+        },
+        Rule {
+            method: "GET",
+            documented: "/api/agents/me/certifications",
+            path: "/api/agents/me/certifications".into(),
+            body: None,
+            expect: agent_only(200),
+        },
+        Rule {
+            method: "GET",
+            documented: "/api/trials/{trial_id}",
+            path: "/api/trials/00000000-0000-7000-8000-000000000000".into(),
+            body: None,
+            expect: agent_only(404),
+        },
+        Rule {
+            method: "POST",
+            documented: "/api/trials/{trial_id}/cancel",
+            path: "/api/trials/00000000-0000-7000-8000-000000000000/cancel".into(),
+            body: None,
+            expect: agent_only(404),
+        },
+        Rule {
+            method: "POST",
+            documented: "/api/trials/{trial_id}/begin",
+            path: "/api/trials/00000000-0000-7000-8000-000000000000/begin".into(),
+            body: None,
+            expect: agent_only(404),
+        },
+        Rule {
+            method: "POST",
+            documented: "/api/trials/{trial_id}/replies",
+            path: "/api/trials/00000000-0000-7000-8000-000000000000/replies".into(),
+            body: Some(json!({"chat": 0, "text": "Hello"})),
+            expect: agent_only(404),
+        },
+        Rule {
+            method: "POST",
+            documented: "/api/trials/{trial_id}/finish",
+            path: "/api/trials/00000000-0000-7000-8000-000000000000/finish".into(),
+            body: None,
+            expect: agent_only(404),
         },
         Rule {
             method: "GET",

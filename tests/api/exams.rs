@@ -5,14 +5,14 @@ use serde_json::{Value, json};
 use crate::both_backends;
 use crate::helpers::{field_codes, problem};
 
-const GOOD_CSV: &str = "topic,kind,prompt,option_1,option_2,option_3,correct,points,model_answer,rubric
+pub(crate) const GOOD_CSV: &str = "topic,kind,prompt,option_1,option_2,option_3,correct,points,model_answer,rubric
 returns,single,A customer wants to return an opened lipstick. What do you check first?,The order date,The colour,The weather,1,1,,
 returns,multiple,Which two details does a refund need?,Order number,Favourite colour,Payment method,1;3,2,,
 shipping,single,When does an order placed at 23:00 ship?,Next working day,Now,Never,1,1,,
 tone,scenario,A customer writes in capitals that the parcel is late. Reply.,,,,,5,Apologise and give the tracking link,Empathy 2; accuracy 2; next step 1
 ";
 
-fn track(size: i64) -> Value {
+pub(crate) fn track(size: i64) -> Value {
     json!({"exam_size": size, "pass_percent": 80, "duration_minutes": 30, "cooldown_hours": 24, "max_attempts_per_30_days": 3})
 }
 
@@ -97,7 +97,7 @@ both_backends! {
 
 /// Sets up the `general` track (4 questions, 75% to pass, 30 minutes) with the good bank
 /// (the scenario excluded, so attempts grade at once).
-async fn ready_track(app: &crate::helpers::TestApp, size: i64) {
+pub(crate) async fn ready_track(app: &crate::helpers::TestApp, size: i64) {
     let admin = app.admin().await;
     let mut rules = track(size);
     rules["pass_percent"] = json!(75);
@@ -126,7 +126,7 @@ async fn ready_track(app: &crate::helpers::TestApp, size: i64) {
 }
 
 /// The right answers for an attempt, found the way an agent would: by reading the options.
-fn right_answers(attempt: &Value) -> Value {
+pub(crate) fn right_answers(attempt: &Value) -> Value {
     let answers: Vec<Value> = attempt["questions"]
         .as_array()
         .unwrap()

@@ -584,3 +584,350 @@ async fn browser_shop_books_seats_with_a_live_quote() {
     app.smtp.wait_for(&email, "Booking confirmed").await;
     browser.close().await;
 }
+
+// ---------------------------------------------------------------- exams
+
+/// The exam bank for the browser tests: three choice questions and a written one.
+const EXAM_BANK: &str = "topic,kind,prompt,option_1,option_2,option_3,correct,points,model_answer,rubric
+returns,single,A customer wants to return an opened lipstick. What do you check first?,The order date,The colour,The weather,1,1,,
+returns,multiple,Which two details does a refund need?,Order number,Favourite colour,Payment method,1;3,2,,
+shipping,single,When does an order placed at 23:00 ship?,Next working day,Now,Never,1,1,,
+tone,scenario,A customer writes in capitals that the parcel is late. Reply.,,,,,5,Apologise and give the tracking link,Empathy 2; accuracy 2; next step 1
+";
+
+const EXAM_RIGHT: [&str; 4] = [
+    "The order date",
+    "Order number",
+    "Payment method",
+    "Next working day",
+];
+
+/// The `general` exam track with [`EXAM_BANK`]: all four questions, 30 minutes.
+async fn exam_track(app: &TestApp) {
+    let admin = app.admin().await;
+    let rules = json!({"exam_size": 4, "pass_percent": 75, "duration_minutes": 30, "cooldown_hours": 24, "max_attempts_per_30_days": 3});
+    let res = app
+        .api
+        .put(app.url("/api/admin/exam-tracks/general"))
+        .bearer_auth(&admin.access)
+        .json(&rules)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let res = app
+        .post_as(
+            "/api/admin/exam-tracks/general/questions/import",
+            &admin.access,
+            &json!({"format": "csv", "content": EXAM_BANK}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+}
+
+/// axe-core's `axe.min.js`, which `scripts/test` installs from npm and names in
+/// `CLOUDSEAT_TEST_AXE`. Without it the accessibility check cannot run, and that is a
+/// failure, not a skip.
+fn axe_source() -> String {
+    let path = std::env::var("CLOUDSEAT_TEST_AXE")
+        .ok()
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| {
+            panic!(
+                "CLOUDSEAT_TEST_AXE is not set: it must name axe-core's axe.min.js. \
+                 scripts/test installs it (npm install --prefix target/npm axe-core) and sets it; \
+                 by hand: export CLOUDSEAT_TEST_AXE=$PWD/target/npm/node_modules/axe-core/axe.min.js"
+            )
+        });
+    std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read axe-core from CLOUDSEAT_TEST_AXE={path}: {e}"))
+}
+
+/// Runs axe-core on the current page and fails on any violation of impact serious or
+/// critical, listing each with the elements concerned.
+async fn assert_accessible(browser: &Browser, axe: &str, what: &str) {
+    browser.js(axe).await;
+    let result = browser
+        .client
+        .execute_async(
+            r#"
+const done = arguments[arguments.length - 1];
+axe.run(document, { resultTypes: ["violations"] })
+  .then(r => done({ violations: r.violations.map(v => ({
+      id: v.id, impact: v.impact, help: v.help,
+      nodes: v.nodes.map(n => n.target.join(" ") + ": " + (n.failureSummary || "")) })) }))
+  .catch(e => done({ error: String(e) }));
+"#,
+            Vec::new(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("axe.run failed on {what}: {e}"));
+    assert!(
+        result["error"].is_null(),
+        "axe.run failed on {what}: {}",
+        result["error"]
+    );
+    let serious: Vec<&Value> = result["violations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| v["impact"] == "serious" || v["impact"] == "critical")
+        .collect();
+    assert!(
+        serious.is_empty(),
+        "{what}: axe-core found serious or critical accessibility violations:\n{}",
+        serde_json::to_string_pretty(&serious).unwrap()
+    );
+}
+
+/// What the focused element is, for moving through a form by keyboard.
+const FOCUSED_JS: &str = r#"
+const el = document.activeElement;
+const label = el && el.id ? document.querySelector('label[for="' + CSS.escape(el.id) + '"]') : null;
+return {
+  tag: el ? el.tagName.toLowerCase() : "",
+  type: el && el.type ? el.type : "",
+  name: el && el.name ? el.name : "",
+  checked: !!(el && el.checked),
+  label: label ? label.textContent.trim() : "",
+  text: el ? el.textContent.trim() : ""
+};
+"#;
+
+/// The answers on the page, as the page script would save them.
+const PAGE_ANSWERS_JS: &str = r#"
+return Array.from(document.querySelectorAll("fieldset[data-question]")).map(fs => ({
+  number: fs.getAttribute("data-question"),
+  checked: Array.from(fs.querySelectorAll("input:checked")).map(i => i.value),
+  text: fs.querySelector("textarea") ? fs.querySelector("textarea").value : null
+}));
+"#;
+
+impl Browser {
+    async fn focused(&self) -> Value {
+        self.js(FOCUSED_JS).await
+    }
+
+    /// Presses Tab until the focused element is a button whose text is `text`.
+    async fn tab_to_button(&self, text: &str) {
+        for _ in 0..40 {
+            self.press(Key::Tab).await;
+            let f = self.focused().await;
+            if f["tag"] == "button" && f["text"] == text {
+                return;
+            }
+        }
+        panic!("Tab never reached the button {text:?}");
+    }
+
+    async fn sign_in(&self, app: &TestApp, email: &str) {
+        self.goto(&app.url("/sign-in")).await;
+        self.fill("Email address", email).await;
+        self.fill("Password", PASSWORD).await;
+        self.submit("Sign in").await;
+        self.heading_containing("Welcome").await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_agent_takes_an_exam_by_keyboard_alone() {
+    let axe = axe_source();
+    let (browser, app) = browser_and_app().await;
+    exam_track(&app).await;
+    let agent = app.agent("Keyboard Agent").await;
+    browser.sign_in(&app, &agent.email).await;
+
+    // From home to the exams by the link, then Start.
+    browser
+        .wait_for(Locator::Css("main a[href='/agent/exams']"))
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser.heading_containing("Exams").await;
+    assert_accessible(&browser, &axe, "the exams list").await;
+    browser.tab_to_button("Start the General exam").await;
+    browser.press(Key::Enter).await;
+    browser.heading_containing("General exam").await;
+    browser
+        .wait_for(Locator::XPath(
+            "//*[@role='timer' and contains(., 'Time left')]",
+        ))
+        .await;
+    assert_accessible(&browser, &axe, "the exam page").await;
+
+    // Keyboard only: the skip link, then Tab through the questions; arrows choose a radio
+    // (and select it), Space ticks a checkbox, and the written answer is typed.
+    browser.press(Key::Tab).await;
+    assert_eq!(
+        browser
+            .js("return document.activeElement.matches('a.skip-link');")
+            .await,
+        json!(true)
+    );
+    browser.press(Key::Enter).await;
+    let reply = "I am sorry it is late. Here is your tracking link.";
+    let mut answered = std::collections::BTreeSet::new();
+    for _ in 0..40 {
+        browser.press(Key::Tab).await;
+        let f = browser.focused().await;
+        let name = f["name"].as_str().unwrap_or_default().to_owned();
+        match (f["tag"].as_str().unwrap(), f["type"].as_str().unwrap()) {
+            ("input", "radio") => {
+                // Entering a group focuses its first radio; ArrowDown moves and selects.
+                let mut f = f;
+                for _ in 0..3 {
+                    if EXAM_RIGHT.contains(&f["label"].as_str().unwrap()) {
+                        break;
+                    }
+                    browser.press(Key::Down).await;
+                    f = browser.focused().await;
+                }
+                if !f["checked"].as_bool().unwrap() {
+                    browser.press(Key::Space).await;
+                }
+                answered.insert(name);
+            }
+            ("input", "checkbox") => {
+                if EXAM_RIGHT.contains(&f["label"].as_str().unwrap()) {
+                    browser.press(Key::Space).await;
+                }
+                answered.insert(name);
+            }
+            ("textarea", _) => {
+                browser
+                    .client
+                    .active_element()
+                    .await
+                    .unwrap()
+                    .send_keys(reply)
+                    .await
+                    .unwrap();
+                answered.insert(name);
+            }
+            ("button", _) => break,
+            _ => {}
+        }
+    }
+    assert_eq!(
+        answered.len(),
+        4,
+        "Tab did not reach every question: {answered:?}"
+    );
+
+    // Autosave says so, visibly and to screen readers.
+    browser
+        .wait_for(Locator::XPath(
+            "//*[@id='save-time' and contains(., 'All answers saved at')]",
+        ))
+        .await;
+    let status = browser
+        .wait_for(Locator::Css("#save-status[role='status']"))
+        .await
+        .text()
+        .await
+        .unwrap_or_default();
+    let status_text = browser
+        .js("return document.getElementById('save-status').textContent;")
+        .await;
+    assert_eq!(status_text, json!("Your answers are saved."), "{status}");
+    let before = browser.js(PAGE_ANSWERS_JS).await;
+
+    // A reload (or a crash, or a closed laptop) resumes with every answer.
+    browser.client.refresh().await.unwrap();
+    browser.heading_containing("General exam").await;
+    let after = browser.js(PAGE_ANSWERS_JS).await;
+    assert_eq!(after, before, "the answers did not survive a reload");
+    assert!(
+        after.to_string().contains(reply),
+        "the written answer is gone: {after}"
+    );
+    browser.screenshot("exam.png").await;
+
+    // Review, confirm and submit, by keyboard.
+    browser.tab_to_button("Review and submit").await;
+    browser.press(Key::Enter).await;
+    browser.heading_containing("Submit your exam?").await;
+    assert!(
+        browser
+            .body_text()
+            .await
+            .contains("You answered 4 of 4 questions.")
+    );
+    browser.tab_to_button("Submit my answers").await;
+    browser.press(Key::Enter).await;
+    browser.heading_containing("Your General exam result").await;
+    let text = browser.body_text().await;
+    assert!(
+        text.contains("Your written answers are waiting for a reviewer."),
+        "{text}"
+    );
+    assert!(text.contains("What comes next"));
+    assert_accessible(&browser, &axe, "the result page").await;
+    browser.screenshot("exam-result.png").await;
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_exam_counts_down_and_submits_itself_when_time_is_up() {
+    let (browser, app) = browser_and_app().await;
+    exam_track(&app).await;
+    let agent = app.agent("Out Of Time").await;
+    let attempt: Value = app
+        .post_as("/api/exams/general/attempts", &agent.access, &json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = attempt["id"].as_str().unwrap().to_owned();
+    browser.sign_in(&app, &agent.email).await;
+
+    // 65 seconds left on the server's clock: the page counts down from there and says
+    // "1 minute left" once, politely.
+    app.clock
+        .advance(chrono::Duration::minutes(30) - chrono::Duration::seconds(65));
+    browser
+        .goto(&app.url(&format!("/agent/attempts/{id}")))
+        .await;
+    browser.heading_containing("General exam").await;
+    browser
+        .wait_for(Locator::XPath(
+            "//*[@role='timer' and (contains(., 'Time left: 1:0') or contains(., 'Time left: 0:5'))]",
+        ))
+        .await;
+    browser
+        .wait_for(Locator::XPath(
+            "//*[@id='exam-announce' and @role='status' and normalize-space(.)='1 minute left.']",
+        ))
+        .await;
+
+    // Answer one question, then let time run out (4 s left after a reload): the page
+    // submits by itself and shows the result, graded on the (wrong) answer.
+    browser
+        .wait_for(Locator::XPath("//label[normalize-space(.)='Now']"))
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait_for(Locator::XPath(
+            "//*[@id='save-time' and contains(., 'All answers saved')]",
+        ))
+        .await;
+    let deadline = chrono::DateTime::parse_from_rfc3339(attempt["deadline"].as_str().unwrap())
+        .unwrap()
+        .naive_utc();
+    app.clock
+        .advance(deadline - app.clock.now() - chrono::Duration::seconds(4));
+    browser.client.refresh().await.unwrap();
+    browser
+        .wait_for(Locator::XPath(
+            "//*[@role='timer' and contains(., 'Time left: 0:0')]",
+        ))
+        .await;
+    browser.heading_containing("Your General exam result").await;
+    let text = browser.body_text().await;
+    assert!(text.contains("You did not pass this time."), "{text}");
+    assert!(text.contains("You scored 0%"), "{text}");
+    browser.close().await;
+}
