@@ -179,6 +179,8 @@ impl Application {
                 .configure(crate::certification::trial_routes::configure)
                 .configure(crate::certification::review_pages::configure)
                 .configure(crate::certification::pages::configure)
+                .configure(crate::certification::pool_routes::configure)
+                .configure(crate::certification::admin_pages::configure)
                 .configure(crate::certification::exam_pages::configure)
                 .configure(crate::web::health::configure)
                 .configure(crate::web::assets::configure)

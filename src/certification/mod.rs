@@ -2,6 +2,7 @@
 //! profiles, the online exam (pure rules, attempts, reviews of written answers), trial
 //! shifts with their scorecards, and the certifications per skill they grant.
 
+pub mod admin_pages;
 pub mod attempts;
 pub mod banks;
 pub mod exam;
@@ -11,6 +12,8 @@ pub mod lifecycle;
 pub mod mails;
 pub mod my_exams;
 pub mod pages;
+pub mod pool;
+pub mod pool_routes;
 pub mod profile;
 pub mod review_pages;
 pub mod reviews;

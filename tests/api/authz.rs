@@ -289,6 +289,20 @@ fn rules(app: &TestApp, cast: &Cast) -> Vec<Rule> {
         },
         Rule {
             method: "GET",
+            documented: "/api/admin/agents",
+            path: "/api/admin/agents?skill=general&sort=-quality".into(),
+            body: None,
+            expect: admin_only(200),
+        },
+        Rule {
+            method: "GET",
+            documented: "/api/admin/agents/export.csv",
+            path: "/api/admin/agents/export.csv?status=applicant".into(),
+            body: None,
+            expect: admin_only(200),
+        },
+        Rule {
+            method: "GET",
             documented: "/api/admin/agents/{agent_id}/timeline",
             path: format!("/api/admin/agents/{}/timeline", cast.agent.id()),
             body: None,

@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod admin_pages;
 mod agent_pages;
 mod agents;
 mod auth;
@@ -19,4 +20,5 @@ mod pages;
 mod review_pages;
 mod seat_pages;
 mod seats;
+mod talent_pool;
 mod trials;
