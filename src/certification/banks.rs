@@ -105,6 +105,59 @@ pub(super) fn find_track(conn: &mut DbConn, skill: &str) -> QueryResult<Option<E
         })
 }
 
+/// Creates or replaces a skill's track rules (validated by the caller).
+pub(crate) fn store_track(
+    conn: &mut DbConn,
+    skill: &str,
+    rules: &ExamRules,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    let values = (
+        exam_tracks::exam_size.eq(rules.exam_size as i32),
+        exam_tracks::pass_percent.eq(rules.pass_percent as i32),
+        exam_tracks::duration_minutes.eq(rules.duration_minutes as i32),
+        exam_tracks::cooldown_hours.eq(rules.cooldown_hours as i32),
+        exam_tracks::max_attempts_per_30_days.eq(rules.max_attempts_per_30_days as i32),
+        exam_tracks::updated_at.eq(now),
+    );
+    if find_track(conn, skill)?.is_some() {
+        diesel::update(exam_tracks::table.find(skill))
+            .set(values)
+            .execute(conn)?;
+    } else {
+        diesel::insert_into(exam_tracks::table)
+            .values((
+                exam_tracks::skill.eq(skill),
+                values,
+                exam_tracks::created_at.eq(now),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Adds parsed questions to a skill's bank.
+pub(crate) fn store_questions(
+    conn: &mut DbConn,
+    skill: &str,
+    questions: &[Question],
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    for q in questions {
+        diesel::insert_into(exam_questions::table)
+            .values((
+                exam_questions::id.eq(new_id()),
+                exam_questions::skill.eq(skill),
+                exam_questions::topic.eq(&q.topic),
+                exam_questions::kind.eq(q.kind.as_str()),
+                exam_questions::body.eq(serde_json::to_string(q).map_err(AppError::internal)?),
+                exam_questions::created_at.eq(now),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
 fn track_view(conn: &mut DbConn, skill: &str, rules: ExamRules) -> QueryResult<TrackView> {
     let topics: Vec<(String, i64)> = exam_questions::table
         .filter(exam_questions::skill.eq(skill))
@@ -161,27 +214,7 @@ pub async fn save_track(
         .run(move |conn| {
             write_transaction(conn, |conn| -> Result<TrackView, AppError> {
                 let now: NaiveDateTime = clock.now();
-                let values = (
-                    exam_tracks::exam_size.eq(rules.exam_size as i32),
-                    exam_tracks::pass_percent.eq(rules.pass_percent as i32),
-                    exam_tracks::duration_minutes.eq(rules.duration_minutes as i32),
-                    exam_tracks::cooldown_hours.eq(rules.cooldown_hours as i32),
-                    exam_tracks::max_attempts_per_30_days.eq(rules.max_attempts_per_30_days as i32),
-                    exam_tracks::updated_at.eq(now),
-                );
-                if find_track(conn, &skill)?.is_some() {
-                    diesel::update(exam_tracks::table.find(&skill))
-                        .set(values)
-                        .execute(conn)?;
-                } else {
-                    diesel::insert_into(exam_tracks::table)
-                        .values((
-                            exam_tracks::skill.eq(&skill),
-                            values,
-                            exam_tracks::created_at.eq(now),
-                        ))
-                        .execute(conn)?;
-                }
+                store_track(conn, &skill, &rules, now)?;
                 audit::record(
                     conn,
                     AuditEntry {
@@ -229,18 +262,7 @@ pub async fn import(
                 if find_track(conn, &skill)?.is_none() {
                     return Err(AppError::NotFound);
                 }
-                for q in &questions {
-                    diesel::insert_into(exam_questions::table)
-                        .values((
-                            exam_questions::id.eq(new_id()),
-                            exam_questions::skill.eq(&skill),
-                            exam_questions::topic.eq(&q.topic),
-                            exam_questions::kind.eq(q.kind.as_str()),
-                            exam_questions::body.eq(serde_json::to_string(q).map_err(AppError::internal)?),
-                            exam_questions::created_at.eq(now),
-                        ))
-                        .execute(conn)?;
-                }
+                store_questions(conn, &skill, &questions, now)?;
                 let bank_size: i64 = exam_questions::table.filter(exam_questions::skill.eq(&skill)).count().get_result(conn)?;
                 audit::record(
                     conn,

@@ -1041,7 +1041,7 @@ pub async fn review(
                 let agent = AccountId(row.agent_id.clone());
                 let expires = trial::expires_at(now);
                 if passed {
-                    grant(conn, &agent, &row.skill, now, expires, &id)?;
+                    grant(conn, &agent, &row.skill, now, expires, Some(&id))?;
                 }
                 if agent_status(conn, &agent)? == AgentStatus::InTrial {
                     super::service::apply_event(
@@ -1094,13 +1094,13 @@ pub async fn review(
 }
 
 /// Grants (or renews) a certification.
-fn grant(
+pub(crate) fn grant(
     conn: &mut DbConn,
     agent: &AccountId,
     skill: &str,
     now: NaiveDateTime,
     expires: NaiveDateTime,
-    trial_id: &str,
+    trial_id: Option<&str>,
 ) -> QueryResult<()> {
     let values = (
         certifications::agent_id.eq(agent.as_str()),
