@@ -179,6 +179,7 @@ impl Application {
                 .configure(crate::certification::trial_routes::configure)
                 .configure(crate::certification::pages::configure)
                 .configure(crate::certification::exam_pages::configure)
+                .configure(crate::certification::trial_pages::configure)
                 .configure(crate::web::health::configure)
                 .configure(crate::web::assets::configure)
                 .configure(crate::web::pages::configure)

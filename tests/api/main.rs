@@ -18,4 +18,5 @@ mod operations;
 mod pages;
 mod seat_pages;
 mod seats;
+mod trial_pages;
 mod trials;

@@ -8,7 +8,7 @@ use crate::exams::{GOOD_CSV, ready_track, right_answers, track};
 use crate::helpers::{Session, TestApp, field_codes, problem};
 
 /// An agent who passed the `general` exam (choice questions only).
-async fn exam_passed(app: &TestApp, name: &str) -> Session {
+pub(crate) async fn exam_passed(app: &TestApp, name: &str) -> Session {
     let agent = app.agent(name).await;
     let attempt: Value = app
         .post_as("/api/exams/general/attempts", &agent.access, &json!({}))
@@ -32,7 +32,7 @@ async fn exam_passed(app: &TestApp, name: &str) -> Session {
 }
 
 /// A `general` trial slot starting `in_hours` from the app's now, two hours long.
-async fn slot(app: &TestApp, admin: &Session, in_hours: i64, capacity: i64) -> String {
+pub(crate) async fn slot(app: &TestApp, admin: &Session, in_hours: i64, capacity: i64) -> String {
     let starts = app.clock.now().and_utc() + Duration::hours(in_hours);
     let res = app
         .post_as(
@@ -58,7 +58,7 @@ async fn status_of(app: &TestApp, agent: &Session) -> String {
 
 /// Books `slot`, waits for it to start, answers every practice chat's first message and
 /// finishes; returns the trial id.
-async fn work_trial(app: &TestApp, agent: &Session, slot: &str) -> String {
+pub(crate) async fn work_trial(app: &TestApp, agent: &Session, slot: &str) -> String {
     let res = app
         .post_as(
             &format!("/api/trial-slots/{slot}/book"),
@@ -107,7 +107,7 @@ async fn work_trial(app: &TestApp, agent: &Session, slot: &str) -> String {
     id
 }
 
-fn marks(score: u32) -> Value {
+pub(crate) fn marks(score: u32) -> Value {
     let keys = [
         "greeting",
         "accuracy",
