@@ -15,6 +15,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::attempts::{self, AnswersRequest, AttemptView};
 use super::exam::{Answer, PublicQuestion, QuestionKind};
 use super::my_exams::{self, AgentTrack, AttemptSummary};
+use super::reviews;
 use crate::accounts::model::{AccountId, Locale, Role, TimeZone};
 use crate::accounts::service::AccountView;
 use crate::error::AppError;
@@ -34,11 +35,11 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(result_page);
 }
 
-/// A signed-in agent on an exam page.
-struct Agent {
-    ctx: PageCtx,
-    id: AccountId,
-    zone: chrono_tz::Tz,
+/// A signed-in agent on an exam or trial page.
+pub(super) struct Agent {
+    pub(super) ctx: PageCtx,
+    pub(super) id: AccountId,
+    pub(super) zone: chrono_tz::Tz,
     /// Renewed session cookies to set on the response (form posts only).
     cookies: Vec<Cookie<'static>>,
 }
@@ -59,7 +60,10 @@ impl Agent {
     }
 
     /// For pages: an expired session goes through the refresh redirect.
-    async fn of_page(state: &AppState, req: &HttpRequest) -> Result<Agent, HttpResponse> {
+    pub(super) async fn of_page(
+        state: &AppState,
+        req: &HttpRequest,
+    ) -> Result<Agent, HttpResponse> {
         let (caller, account) = page_session(state, req).await?;
         let agent = Agent::new(req, &account, caller.id, Vec::new());
         if caller.role != Role::Agent {
@@ -70,7 +74,7 @@ impl Agent {
 
     /// For form posts: an expired access cookie is renewed in place, so answers typed over
     /// a long exam are not lost; signing in again leads back to `back`.
-    async fn of_form(
+    pub(super) async fn of_form(
         state: &AppState,
         req: &HttpRequest,
         back: &str,
@@ -83,30 +87,30 @@ impl Agent {
         Ok(agent)
     }
 
-    fn time(&self, at: DateTime<Utc>) -> String {
+    pub(super) fn time(&self, at: DateTime<Utc>) -> String {
         at.with_timezone(&self.zone)
             .format("%Y-%m-%d %H:%M")
             .to_string()
     }
 
     /// A time with its zone, for sentences that stand alone.
-    fn time_zoned(&self, at: DateTime<Utc>) -> String {
+    pub(super) fn time_zoned(&self, at: DateTime<Utc>) -> String {
         format!("{} ({})", self.time(at), self.zone.name())
     }
 
-    fn t(&self, key: &str, args: &[(&str, &str)]) -> String {
+    pub(super) fn t(&self, key: &str, args: &[(&str, &str)]) -> String {
         t_with(self.ctx.lang, key, args)
     }
 
     /// Sets the renewed session cookies, if any, on `res`.
-    fn finish(&self, mut res: HttpResponse) -> HttpResponse {
+    pub(super) fn finish(&self, mut res: HttpResponse) -> HttpResponse {
         for cookie in &self.cookies {
             let _ = res.add_cookie(cookie);
         }
         res
     }
 
-    fn error(&self, err: AppError) -> HttpResponse {
+    pub(super) fn error(&self, err: AppError) -> HttpResponse {
         self.finish(error_page(&self.ctx, err))
     }
 }
@@ -119,8 +123,9 @@ macro_rules! agent_or_return {
         }
     };
 }
+pub(super) use agent_or_return;
 
-fn skill_name(state: &AppState, lang: Locale, skill: &str) -> String {
+pub(super) fn skill_name(state: &AppState, lang: Locale, skill: &str) -> String {
     match state.rules().skill(skill) {
         Some(s) if lang == Locale::ZhCn => s.name_zh.clone(),
         Some(s) => s.name_en.clone(),
@@ -729,6 +734,8 @@ struct ResultPage<'a> {
     submitted: Option<String>,
     next: String,
     trial_link: bool,
+    /// The reviewer's marks on the written answers: (question, points of max, comment).
+    marks: Vec<(String, String, String)>,
 }
 
 #[derive(Deserialize)]
@@ -759,6 +766,37 @@ async fn result_page(
         Err(e) => return agent.error(e),
     };
     let track = tracks.iter().find(|t| t.skill == view.skill);
+    let (owner, attempt_id) = (agent.id.clone(), view.id.clone());
+    let marks = match state
+        .db
+        .run(move |conn| reviews::marks_for_agent(conn, &owner, &attempt_id))
+        .await
+    {
+        Ok(marks) => marks.unwrap_or_default(),
+        Err(e) => return agent.error(e.into()),
+    };
+    let marks = marks
+        .iter()
+        .map(|m| {
+            let max = view
+                .questions
+                .iter()
+                .find(|q| q.number == m.number)
+                .map(|q| q.points)
+                .unwrap_or(m.points);
+            (
+                agent.t("trials.exam_question_n", &[("n", &m.number.to_string())]),
+                agent.t(
+                    "trials.exam_points_of",
+                    &[("points", &m.points.to_string()), ("max", &max.to_string())],
+                ),
+                m.comment
+                    .clone()
+                    .filter(|c| !c.trim().is_empty())
+                    .unwrap_or_else(|| agent.t("trials.exam_no_comment", &[])),
+            )
+        })
+        .collect();
     let pass = view.pass_percent.to_string();
     let percent = view.percent.unwrap_or(0).to_string();
     let (headline, detail) = match view.status.as_str() {
@@ -794,6 +832,7 @@ async fn result_page(
         submitted,
         next,
         trial_link: view.status == "passed",
+        marks,
         outcome: view.status,
     };
     render(&agent.ctx, &page, StatusCode::OK)

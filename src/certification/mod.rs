@@ -21,5 +21,6 @@ pub mod routes;
 pub mod service;
 pub mod store;
 pub mod trial;
+pub mod trial_pages;
 pub mod trial_routes;
 pub mod trials;

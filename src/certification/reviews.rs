@@ -357,6 +357,22 @@ pub async fn review(
     Ok(view)
 }
 
+/// The reviewer's marks on one of the agent's own attempts, for its result page: `None`
+/// before a review (or for an attempt that is not theirs, or had nothing to mark).
+pub fn marks_for_agent(
+    conn: &mut DbConn,
+    agent: &AccountId,
+    attempt_id: &str,
+) -> QueryResult<Option<Vec<ScenarioMark>>> {
+    let review: Option<Option<String>> = exam_attempts::table
+        .find(attempt_id)
+        .filter(exam_attempts::agent_id.eq(agent.as_str()))
+        .select(exam_attempts::review)
+        .first(conn)
+        .optional()?;
+    Ok(review.flatten().and_then(|r| serde_json::from_str(&r).ok()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

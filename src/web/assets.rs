@@ -7,9 +7,13 @@ use utoipa_actix_web::service_config::ServiceConfig;
 const APP_CSS: &str = include_str!("static/app.css");
 const APP_JS: &str = include_str!("static/app.js");
 const EXAM_JS: &str = include_str!("static/exam.js");
+const TRIAL_JS: &str = include_str!("static/trial.js");
 
 pub fn configure(cfg: &mut ServiceConfig) {
-    cfg.service(app_css).service(app_js).service(exam_js);
+    cfg.service(app_css)
+        .service(app_js)
+        .service(exam_js)
+        .service(trial_js);
 }
 
 fn asset(content_type: &'static str, body: &'static str) -> HttpResponse {
@@ -38,4 +42,11 @@ async fn app_js() -> HttpResponse {
 #[get("/static/exam.js")]
 async fn exam_js() -> HttpResponse {
     asset("text/javascript; charset=utf-8", EXAM_JS)
+}
+
+/// The trial page's replies through the API, live announcements and time left.
+#[utoipa::path(tag = "pages", responses((status = 200, content_type = "text/javascript", body = String)))]
+#[get("/static/trial.js")]
+async fn trial_js() -> HttpResponse {
+    asset("text/javascript; charset=utf-8", TRIAL_JS)
 }

@@ -21,4 +21,5 @@ mod review_pages;
 mod seat_pages;
 mod seats;
 mod talent_pool;
+mod trial_pages;
 mod trials;

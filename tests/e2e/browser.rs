@@ -931,3 +931,252 @@ async fn browser_exam_counts_down_and_submits_itself_when_time_is_up() {
     assert!(text.contains("You scored 0%"), "{text}");
     browser.close().await;
 }
+
+// ---------------------------------------------------------------- trial shifts
+
+/// How many replies the agent has sent on the trial page, and a marker that survives only
+/// as long as the page is not reloaded (so replies are known to go through the script).
+const TRIAL_STATE_JS: &str = r#"
+return {
+  replies: document.querySelectorAll("ol.messages li.from-agent").length,
+  forms: document.querySelectorAll("form[data-trial-reply]").length,
+  marker: window.__trialMarker === true,
+  announced: (document.getElementById("trial-announce") || {}).textContent || ""
+};
+"#;
+
+impl Browser {
+    /// Presses Tab until the focused element is a button whose text starts with `prefix`.
+    async fn tab_to_button_starting(&self, prefix: &str) -> String {
+        for _ in 0..40 {
+            self.press(Key::Tab).await;
+            let f = self.focused().await;
+            let text = f["text"].as_str().unwrap_or_default();
+            if f["tag"] == "button" && text.starts_with(prefix) {
+                return text.to_owned();
+            }
+        }
+        panic!("Tab never reached a button starting with {prefix:?}");
+    }
+
+    async fn trial_state(&self) -> Value {
+        self.js(TRIAL_STATE_JS).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_agent_books_and_works_a_trial_by_keyboard_alone() {
+    let axe = axe_source();
+    let (browser, app) = browser_and_app().await;
+
+    // An agent who passed the `general` exam (choice questions only, graded at once), and
+    // a trial slot an hour ahead.
+    let admin = app.admin().await;
+    let rules = json!({"exam_size": 3, "pass_percent": 75, "duration_minutes": 30, "cooldown_hours": 24, "max_attempts_per_30_days": 3});
+    let res = app
+        .api
+        .put(app.url("/api/admin/exam-tracks/general"))
+        .bearer_auth(&admin.access)
+        .json(&rules)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let choice_only: String = EXAM_BANK
+        .lines()
+        .filter(|l| !l.contains(",scenario,"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let res = app
+        .post_as(
+            "/api/admin/exam-tracks/general/questions/import",
+            &admin.access,
+            &json!({"format": "csv", "content": choice_only}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let agent = app.agent("Trial Keyboard Agent").await;
+    let attempt: Value = app
+        .post_as("/api/exams/general/attempts", &agent.access, &json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let answers: Vec<Value> = attempt["questions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| {
+            let choices: Vec<usize> = q["options"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .enumerate()
+                .filter(|(_, o)| EXAM_RIGHT.contains(&o.as_str().unwrap()))
+                .map(|(i, _)| i)
+                .collect();
+            json!({"number": q["number"], "choices": choices})
+        })
+        .collect();
+    let graded: Value = app
+        .post_as(
+            &format!("/api/attempts/{}/submit", attempt["id"].as_str().unwrap()),
+            &agent.access,
+            &json!({ "answers": answers }),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(graded["status"], "passed");
+    let starts = app.clock.now().and_utc() + chrono::Duration::hours(1);
+    let res = app
+        .post_as(
+            "/api/admin/trial-slots",
+            &admin.access,
+            &json!({"skill": "general", "starts_at": starts, "ends_at": starts + chrono::Duration::hours(2), "capacity": 3}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+
+    // From home to the trials by the link; book the slot by keyboard.
+    browser.sign_in(&app, &agent.email).await;
+    browser
+        .wait_for(Locator::Css("main a[href='/agent/trials']"))
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser.heading_containing("Trial shifts").await;
+    assert_accessible(&browser, &axe, "the trials list").await;
+    let label = browser.tab_to_button_starting("Book ").await;
+    assert!(label.contains("(Asia/Shanghai)"), "{label}");
+    browser.press(Key::Enter).await;
+    browser
+        .heading_containing("TRIAL: General trial shift")
+        .await;
+    let title = browser.client.title().await.unwrap();
+    assert!(
+        title.starts_with("TRIAL"),
+        "the window title marks the trial: {title}"
+    );
+    assert!(
+        browser.body_text().await.contains("Your trial begins at"),
+        "{}",
+        browser.body_text().await
+    );
+
+    // Into the slot: Begin, by keyboard.
+    app.clock.advance(chrono::Duration::minutes(61));
+    browser.client.refresh().await.unwrap();
+    browser.heading_containing("TRIAL").await;
+    browser.tab_to_button("Begin the trial").await;
+    browser.press(Key::Enter).await;
+    browser
+        .wait_for(Locator::Css("section.chat form[data-trial-reply] textarea"))
+        .await;
+    browser
+        .wait_for(Locator::XPath(
+            "//*[@role='timer' and contains(., 'Time left')]",
+        ))
+        .await;
+    assert_accessible(&browser, &axe, "the trial page during the slot").await;
+    browser.screenshot("trial.png").await;
+    browser
+        .js("window.__trialMarker = true; return null;")
+        .await;
+
+    // Every practice chat, every customer message, answered with the keyboard alone: Tab
+    // to the chat's reply box, type, Tab to Send, Enter. The script posts it, the chat
+    // updates in place and the customer's next message is announced.
+    let mut sent = 0u64;
+    let mut announced_once = false;
+    for _ in 0..20 {
+        if browser.trial_state().await["forms"] == json!(0) {
+            break;
+        }
+        let mut f = browser.focused().await;
+        for _ in 0..40 {
+            if f["tag"] == "textarea" {
+                break;
+            }
+            browser.press(Key::Tab).await;
+            f = browser.focused().await;
+        }
+        assert_eq!(f["tag"], "textarea", "Tab did not reach a reply box");
+        assert!(
+            f["label"].as_str().unwrap().starts_with("Your reply to "),
+            "{f}"
+        );
+        browser
+            .client
+            .active_element()
+            .await
+            .unwrap()
+            .send_keys("Hello, I'm Lin from the shop. Let me check that for you.")
+            .await
+            .unwrap();
+        browser.press(Key::Tab).await;
+        let button = browser.focused().await;
+        assert_eq!(button["text"], "Send reply", "{button}");
+        browser.press(Key::Enter).await;
+        sent += 1;
+        let deadline = Instant::now() + PAGE_TIMEOUT;
+        loop {
+            let state = browser.trial_state().await;
+            if state["replies"].as_u64().unwrap() >= sent {
+                assert_eq!(state["marker"], json!(true), "the page reloaded: {state}");
+                if state["announced"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("New message in")
+                {
+                    announced_once = true;
+                }
+                break;
+            }
+            assert!(Instant::now() < deadline, "the reply did not show: {state}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    assert_eq!(
+        browser.trial_state().await["forms"],
+        json!(0),
+        "chats still wait for replies"
+    );
+    assert_eq!(
+        sent, 8,
+        "three practice chats of 3, 3 and 2 customer messages"
+    );
+    assert!(
+        announced_once,
+        "the customer's next message was never announced"
+    );
+    let stored: Value = app
+        .get_as("/api/agents/me/trials", &agent.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        stored[0]["chats"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["finished"] == true),
+        "{stored}"
+    );
+
+    // Finish, by keyboard; the page then says the trial waits for a reviewer.
+    browser.tab_to_button("Finish the trial").await;
+    browser.press(Key::Enter).await;
+    browser
+        .wait_for(Locator::XPath(
+            "//main//*[contains(., 'Your trial is waiting for a reviewer.')]",
+        ))
+        .await;
+    assert!(browser.body_text().await.contains("TRIAL"));
+    assert_accessible(&browser, &axe, "the trial page after finishing").await;
+    browser.screenshot("trial-finished.png").await;
+    browser.close().await;
+}
