@@ -99,7 +99,7 @@ pub fn fill(conn: &mut DbConn, rules: &Ruleset) -> Result<Vec<DemoLogin>, DemoEr
             locale: Locale::ZhCn,
             zone: "Asia/Shanghai",
         };
-        insert_person(
+        let admin_id = insert_person(
             conn,
             &admin,
             Role::Admin,
@@ -233,6 +233,7 @@ pub fn fill(conn: &mut DbConn, rules: &Ruleset) -> Result<Vec<DemoLogin>, DemoEr
                 Locale::ZhCn,
             ),
         ];
+        let mut demo_agents = Vec::new();
         for (handle, name, status, age_days, locale) in agents {
             let email = format!("{handle}@agents.demo.cloudseat.localhost");
             let joined = now - Duration::days(age_days);
@@ -247,8 +248,19 @@ pub fn fill(conn: &mut DbConn, rules: &Ruleset) -> Result<Vec<DemoLogin>, DemoEr
             // Spread the steps over the agent's time with us, the last one a few days ago.
             let span = Duration::days(age_days.max(1));
             let mut previous: Option<AgentStatus> = None;
+            let mut demo = crate::certification::demo::DemoAgent {
+                id: id.clone(),
+                status,
+                exam_passed_at: None,
+                certified_at: None,
+            };
             for (i, step) in steps.iter().enumerate() {
                 let at = joined + span * i as i32 / steps.len() as i32;
+                match step {
+                    AgentStatus::ExamPassed => demo.exam_passed_at = Some(at),
+                    AgentStatus::Certified => demo.certified_at = Some(at),
+                    _ => {}
+                }
                 audit::record_lifecycle(
                     conn,
                     LifecycleEvent {
@@ -281,7 +293,12 @@ pub fn fill(conn: &mut DbConn, rules: &Ruleset) -> Result<Vec<DemoLogin>, DemoEr
                 role: Role::Agent,
                 note: status.as_str().into(),
             });
+            demo_agents.push(demo);
         }
+        let skills: Vec<String> = rules.skills.iter().map(|s| s.id.clone()).collect();
+        crate::certification::demo::seed(conn, &skills, &demo_agents, &admin_id, now).map_err(
+            |e| DemoError::Other(anyhow::anyhow!("demo certification data failed: {e}")),
+        )?;
         book_next_peak(conn, rules, &owners)?;
         Ok(logins)
     })

@@ -506,3 +506,105 @@ pub fn grade_overdue(
     }
     Ok(graded)
 }
+
+/// Records a finished attempt as if the agent had taken it at `at` (the demo's history):
+/// questions drawn from the bank, the right answer to every choice question and `text`
+/// written into every scenario. With a `reviewer`, the written answers got full marks
+/// from them; without, the attempt holds at least one and waits for a reviewer. No mail
+/// and no lifecycle event: the demo writes its own history. Returns the attempt's status.
+pub(crate) fn record_finished<R: rand::Rng + ?Sized>(
+    conn: &mut DbConn,
+    agent: &AccountId,
+    skill: &str,
+    at: NaiveDateTime,
+    text: &str,
+    reviewer: Option<&AccountId>,
+    rng: &mut R,
+) -> Result<String, AppError> {
+    let rules = super::banks::find_track(conn, skill)?.ok_or(AppError::NotFound)?;
+    let rows: Vec<(String, String)> = exam_questions::table
+        .filter(exam_questions::skill.eq(skill))
+        .select((exam_questions::id, exam_questions::body))
+        .order(exam_questions::id.asc())
+        .load(conn)?;
+    let bank = rows
+        .iter()
+        .map(|(_, body)| serde_json::from_str::<Question>(body).map_err(AppError::internal))
+        .collect::<Result<Vec<_>, _>>()?;
+    let has_scenario = |drawn: &[Drawn]| {
+        drawn
+            .iter()
+            .any(|d| bank[d.bank_index].kind == exam::QuestionKind::Scenario)
+    };
+    let mut drawn = exam::draw(&bank, rules.exam_size, rng).map_err(AppError::internal)?;
+    for _ in 0..50 {
+        if reviewer.is_some() || has_scenario(&drawn) {
+            break;
+        }
+        drawn = exam::draw(&bank, rules.exam_size, rng).map_err(AppError::internal)?;
+    }
+    let answers: Vec<Answer> = drawn
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let q = &bank[d.bank_index];
+            Answer {
+                number: i + 1,
+                choices: (0..d.option_order.len())
+                    .filter(|&p| q.correct.contains(&d.option_order[p]))
+                    .collect(),
+                text: (q.kind == exam::QuestionKind::Scenario).then(|| text.to_owned()),
+            }
+        })
+        .collect();
+    let grade = exam::grade(&bank, &drawn, &answers).map_err(grade_error)?;
+    let marks: Vec<super::reviews::ScenarioMark> = grade
+        .pending
+        .iter()
+        .map(|&number| super::reviews::ScenarioMark {
+            number,
+            points: bank[drawn[number - 1].bank_index].points,
+            comment: None,
+        })
+        .collect();
+    let scenario_points = reviewer.map(|_| grade.scenario_max);
+    let (status, percent) = match exam::outcome(&grade, scenario_points, rules.pass_percent) {
+        Outcome::Passed { percent } => ("passed", Some(percent as i32)),
+        Outcome::Failed { percent } => ("failed", Some(percent as i32)),
+        Outcome::AwaitingReview => ("awaiting_review", None),
+    };
+    let items: Vec<Item> = drawn
+        .iter()
+        .map(|d| Item {
+            question_id: rows[d.bank_index].0.clone(),
+            option_order: d.option_order.clone(),
+        })
+        .collect();
+    let submitted = at + Duration::minutes(18);
+    diesel::insert_into(exam_attempts::table)
+        .values((
+            exam_attempts::id.eq(new_id()),
+            exam_attempts::agent_id.eq(agent.as_str()),
+            exam_attempts::skill.eq(skill),
+            exam_attempts::items.eq(serde_json::to_string(&items).map_err(AppError::internal)?),
+            exam_attempts::answers.eq(serde_json::to_string(&answers).map_err(AppError::internal)?),
+            exam_attempts::status.eq(status),
+            exam_attempts::pass_percent.eq(rules.pass_percent as i32),
+            exam_attempts::started_at.eq(at),
+            exam_attempts::deadline.eq(at + Duration::minutes(i64::from(rules.duration_minutes))),
+            exam_attempts::submitted_at.eq(submitted),
+            exam_attempts::choice_points.eq(grade.choice_points as i32),
+            exam_attempts::choice_max.eq(grade.choice_max as i32),
+            exam_attempts::scenario_max.eq(grade.scenario_max as i32),
+            exam_attempts::percent.eq(percent),
+            exam_attempts::scenario_points.eq(scenario_points.map(|p| p as i32)),
+            exam_attempts::review.eq(reviewer
+                .map(|_| serde_json::to_string(&marks))
+                .transpose()
+                .map_err(AppError::internal)?),
+            exam_attempts::reviewed_by.eq(reviewer.map(|r| r.as_str())),
+            exam_attempts::reviewed_at.eq(reviewer.map(|_| submitted + Duration::hours(20))),
+        ))
+        .execute(conn)?;
+    Ok(status.to_owned())
+}

@@ -5,6 +5,7 @@
 pub mod admin_pages;
 pub mod attempts;
 pub mod banks;
+pub mod demo;
 pub mod exam;
 pub mod exam_pages;
 pub mod jobs;
