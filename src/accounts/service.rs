@@ -2,6 +2,7 @@
 //! domain types, does the slow work (hashing) outside the database, then writes everything
 //! it changes, with its mail and audit rows, in one transaction.
 
+use crate::db::is_unique_violation;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -134,13 +135,6 @@ pub struct TokenResponse {
     pub refresh_token: String,
     pub refresh_expires_in: i64,
     pub account: AccountView,
-}
-
-fn is_unique_violation(err: &diesel::result::Error) -> bool {
-    matches!(
-        err,
-        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
-    )
 }
 
 fn email_taken() -> AppError {

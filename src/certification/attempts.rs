@@ -158,6 +158,8 @@ pub async fn start(
         .run(move |conn| {
             write_transaction(conn, |conn| -> Result<AttemptView, AppError> {
                 let now = clock.now();
+                // Two starts at once (a double click) must not both pass the retake rules.
+                super::store::lock_agent(conn, &agent)?;
                 let status = super::store::find(conn, &agent)?
                     .and_then(|a| AgentStatus::parse(&a.status))
                     .ok_or(AppError::Forbidden { code: "wrong_role" })?;
@@ -288,12 +290,23 @@ pub async fn save(
                     serde_json::from_str(&row.items).map_err(AppError::internal)?;
                 let (bank, drawn) = questions_of(conn, &items)?;
                 exam::grade(&bank, &drawn, &req.answers).map_err(grade_error)?;
-                diesel::update(exam_attempts::table.find(&id))
-                    .set(
-                        exam_attempts::answers
-                            .eq(serde_json::to_string(&req.answers).map_err(AppError::internal)?),
-                    )
-                    .execute(conn)?;
+                // Never over an attempt that was graded meanwhile.
+                let n = diesel::update(
+                    exam_attempts::table
+                        .find(&id)
+                        .filter(exam_attempts::status.eq("in_progress")),
+                )
+                .set(
+                    exam_attempts::answers
+                        .eq(serde_json::to_string(&req.answers).map_err(AppError::internal)?),
+                )
+                .execute(conn)?;
+                if n != 1 {
+                    return Err(AppError::conflict(
+                        "already_submitted",
+                        "this attempt was submitted",
+                    ));
+                }
                 let row = load(conn, &id)?.ok_or(AppError::NotFound)?;
                 view(conn, &row)
             })

@@ -161,14 +161,7 @@ pub fn seed(
                     trials::reviewed_at.eq(at),
                 ))
                 .execute(conn)?;
-            super::trials::grant(
-                conn,
-                &agent.id,
-                skill,
-                at,
-                trial::expires_at(at),
-                Some(&trial_id),
-            )?;
+            super::trials::grant(conn, &agent.id, skill, at, Some(&trial_id))?;
         }
     }
     // Tomorrow's trial slot: the agent in trial has booked it; the one who just passed the

@@ -12,30 +12,38 @@ pub struct Done {
 }
 
 pub async fn tick(state: &AppState) -> Done {
-    let clock = state.clock.clone();
     let public_url = state.public_url.clone();
-    let result = state
-        .db
-        .run(move |conn| {
-            let now = clock.now();
-            Ok::<_, crate::error::AppError>(Done {
-                graded: super::attempts::grade_overdue(conn, now, &public_url)?,
-                trials_closed: super::trials::close_ended(conn, now, &public_url)?,
-                reminders: super::trials::expiry_reminders(conn, now, &public_url)?,
-            })
-        })
-        .await;
-    match result {
-        Ok(done) => {
-            if done != Done::default() {
-                tracing::info!(?done, "certification housekeeping");
-                state.wake_outbox();
+    // Each step on its own: one failing does not hold up the others.
+    let step = |name: &'static str,
+                f: fn(
+        &mut crate::db::DbConn,
+        chrono::NaiveDateTime,
+        &str,
+    ) -> Result<usize, crate::error::AppError>| {
+        let clock = state.clock.clone();
+        let public_url = public_url.clone();
+        async move {
+            match state
+                .db
+                .run(move |conn| f(conn, clock.now(), &public_url))
+                .await
+            {
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::warn!(step = name, error = %e, "certification housekeeping failed; will retry");
+                    0
+                }
             }
-            done
         }
-        Err(e) => {
-            tracing::warn!(error = %e, "certification housekeeping failed; will retry");
-            Done::default()
-        }
+    };
+    let done = Done {
+        graded: step("grade_overdue", super::attempts::grade_overdue).await,
+        trials_closed: step("close_ended", super::trials::close_ended).await,
+        reminders: step("expiry_reminders", super::trials::expiry_reminders).await,
+    };
+    if done != Done::default() {
+        tracing::info!(?done, "certification housekeeping");
+        state.wake_outbox();
     }
+    done
 }

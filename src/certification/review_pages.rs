@@ -785,12 +785,15 @@ async fn create_slot_page(
             ctx.t("slots.bad_start"),
         ));
     }
-    let minutes = get("minutes").parse::<i64>().ok();
+    let minutes = get("minutes")
+        .parse::<i64>()
+        .ok()
+        .filter(|m| (30..=480).contains(m));
     if minutes.is_none() {
         errors.push(FieldError::new(
             "minutes",
-            "invalid_number",
-            ctx.t("slots.bad_number"),
+            "out_of_range",
+            ctx.t("slots.bad_minutes"),
         ));
     }
     let capacity = get("capacity").parse::<i32>().ok();

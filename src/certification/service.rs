@@ -162,6 +162,10 @@ pub fn apply_event(
         }
         lifecycle::TransitionError::WrongParty { .. } => AppError::Forbidden { code: "wrong_role" },
     })?;
+    if matches!(event, AgentEvent::Suspend | AgentEvent::Leave) {
+        // A suspended or departed agent does not keep a trial seat others could use.
+        super::trials::cancel_booked_of(conn, agent)?;
+    }
     let keep_previous = match event {
         AgentEvent::Suspend | AgentEvent::Leave => Some(from.as_str()),
         _ => None,

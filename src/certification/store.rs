@@ -118,3 +118,29 @@ pub fn timeline(
         .limit(limit)
         .load(conn)
 }
+
+/// Serializes use cases on one agent: on PostgreSQL the agent's row is locked until the
+/// transaction ends; SQLite's write transactions are serialized already.
+pub fn lock_agent(conn: &mut DbConn, id: &AccountId) -> QueryResult<()> {
+    if let DbConn::Pg(c) = conn {
+        agents::table
+            .find(id)
+            .select(agents::account_id)
+            .for_update()
+            .first::<AccountId>(c)
+            .optional()?;
+    }
+    Ok(())
+}
+
+/// Sets the status a suspended or departed agent returns to.
+pub fn set_previous_status(
+    conn: &mut DbConn,
+    id: &AccountId,
+    previous: crate::accounts::model::AgentStatus,
+) -> QueryResult<()> {
+    diesel::update(agents::table.find(id))
+        .set(agents::previous_status.eq(previous.as_str()))
+        .execute(conn)?;
+    Ok(())
+}

@@ -437,6 +437,12 @@ pub fn reminder_due(expires: NaiveDateTime, now: NaiveDateTime) -> Option<i64> {
         .find(|&days| now >= expires - TimeDelta::days(days))
 }
 
+/// Whole days left until `expires`, rounded up (what a reminder says).
+pub fn days_left(expires: NaiveDateTime, now: NaiveDateTime) -> i64 {
+    let seconds = (expires - now).num_seconds().max(0);
+    (seconds + 86_399) / 86_400
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -634,6 +640,15 @@ mod tests {
         assert_eq!(reminder_due(expires, at(2027, 1, 24, 12)), Some(7));
         assert_eq!(reminder_due(expires, at(2027, 1, 31, 11)), Some(7));
         assert_eq!(reminder_due(expires, expires), None);
+    }
+
+    #[test]
+    fn days_left_round_up() {
+        let expires = at(2027, 1, 31, 12);
+        assert_eq!(days_left(expires, at(2027, 1, 1, 12)), 30);
+        assert_eq!(days_left(expires, at(2027, 1, 1, 13)), 30);
+        assert_eq!(days_left(expires, at(2027, 1, 30, 12)), 1);
+        assert_eq!(days_left(expires, expires), 0);
     }
 
     proptest! {

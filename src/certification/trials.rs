@@ -639,7 +639,17 @@ pub async fn book(
                         trials::chats.eq(serde_json::to_string(&chats).map_err(AppError::internal)?),
                         trials::booked_at.eq(now),
                     ))
-                    .execute(conn)?;
+                    .execute(conn)
+                    .map_err(|e| {
+                        if crate::db::is_unique_violation(&e) {
+                            AppError::conflict(
+                                "trial_already_booked",
+                                "you have a trial booked or waiting for review",
+                            )
+                        } else {
+                            e.into()
+                        }
+                    })?;
                 if status == AgentStatus::ExamPassed {
                     super::service::apply_event(
                         conn,
@@ -726,7 +736,21 @@ pub async fn cancel(state: &AppState, agent: AccountId, id: String) -> Result<Tr
         .await?)
 }
 
-/// Moves a trial from one status to another, or reports that it moved meanwhile.
+/// Moves a trial from one status to another; false if it moved meanwhile.
+fn try_set_status(
+    conn: &mut DbConn,
+    id: &str,
+    from: &str,
+    to: &str,
+    submitted_at: Option<NaiveDateTime>,
+) -> QueryResult<bool> {
+    let n = diesel::update(trials::table.find(id).filter(trials::status.eq(from)))
+        .set((trials::status.eq(to), trials::submitted_at.eq(submitted_at)))
+        .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// Like [`try_set_status`], reporting a trial that moved meanwhile as a conflict.
 fn set_status(
     conn: &mut DbConn,
     id: &str,
@@ -734,10 +758,7 @@ fn set_status(
     to: &str,
     submitted_at: Option<NaiveDateTime>,
 ) -> Result<(), AppError> {
-    let n = diesel::update(trials::table.find(id).filter(trials::status.eq(from)))
-        .set((trials::status.eq(to), trials::submitted_at.eq(submitted_at)))
-        .execute(conn)?;
-    if n == 1 {
+    if try_set_status(conn, id, from, to, submitted_at)? {
         Ok(())
     } else {
         Err(AppError::conflict(
@@ -745,6 +766,24 @@ fn set_status(
             "the trial changed meanwhile; reload",
         ))
     }
+}
+
+/// Cancels an agent's booked trials and gives their seats back (the agent was suspended
+/// or left); in the caller's transaction. Trials already done wait for their review.
+pub(crate) fn cancel_booked_of(conn: &mut DbConn, agent: &AccountId) -> QueryResult<usize> {
+    let booked: Vec<(String, String)> = trials::table
+        .filter(trials::agent_id.eq(agent.as_str()))
+        .filter(trials::status.eq("booked"))
+        .select((trials::id, trials::slot_id))
+        .load(conn)?;
+    for (id, slot) in &booked {
+        if try_set_status(conn, id, "booked", "cancelled", None)? {
+            diesel::update(trial_slots::table.find(slot))
+                .set(trial_slots::booked.eq(trial_slots::booked - 1))
+                .execute(conn)?;
+        }
+    }
+    Ok(booked.len())
 }
 
 /// Runs `change` on the practice chats of a trial that is under way now.
@@ -783,12 +822,25 @@ fn play(
                     }
                     let mut chats = chats_of(&row)?;
                     change(&mut chats, now)?;
-                    diesel::update(trials::table.find(&id).filter(trials::status.eq("booked")))
-                        .set(
-                            trials::chats
-                                .eq(serde_json::to_string(&chats).map_err(AppError::internal)?),
-                        )
-                        .execute(conn)?;
+                    // Only over what was read: a reply racing another reply (or the end of
+                    // the trial) is refused, never lost.
+                    let n = diesel::update(
+                        trials::table
+                            .find(&id)
+                            .filter(trials::status.eq("booked"))
+                            .filter(trials::chats.eq(&row.chats)),
+                    )
+                    .set(
+                        trials::chats
+                            .eq(serde_json::to_string(&chats).map_err(AppError::internal)?),
+                    )
+                    .execute(conn)?;
+                    if n != 1 {
+                        return Err(AppError::conflict(
+                            "trial_changed",
+                            "the trial changed meanwhile; reload and send again",
+                        ));
+                    }
                     view(&load(conn, &id)?.ok_or(AppError::NotFound)?)
                 })
             })
@@ -848,6 +900,12 @@ pub async fn finish(state: &AppState, agent: AccountId, id: String) -> Result<Tr
                         format!("this trial is {}", row.status),
                     ));
                 }
+                if now >= row.ends_at {
+                    return Err(AppError::conflict(
+                        "trial_over",
+                        "the trial's time is over; it went to a reviewer as it stood",
+                    ));
+                }
                 if !trial::any_reply(&chats_of(&row)?) {
                     return Err(AppError::conflict(
                         "nothing_answered",
@@ -876,7 +934,7 @@ pub fn close_ended(
         .load(conn)?;
     let mut moved = 0;
     for id in ended {
-        moved += write_transaction(conn, |conn| -> Result<usize, AppError> {
+        let done = write_transaction(conn, |conn| -> Result<usize, AppError> {
             let Some(row) = load(conn, &id)? else {
                 return Ok(0);
             };
@@ -884,10 +942,14 @@ pub fn close_ended(
                 return Ok(0);
             }
             if trial::any_reply(&chats_of(&row)?) {
-                set_status(conn, &id, "booked", "awaiting_review", Some(row.ends_at))?;
-                return Ok(1);
+                let moved =
+                    try_set_status(conn, &id, "booked", "awaiting_review", Some(row.ends_at))?;
+                return Ok(usize::from(moved));
             }
-            set_status(conn, &id, "booked", "missed", None)?;
+            // Another instance got here first: nothing to do.
+            if !try_set_status(conn, &id, "booked", "missed", None)? {
+                return Ok(0);
+            }
             let agent = AccountId(row.agent_id.clone());
             if agent_status(conn, &agent)? == AgentStatus::InTrial {
                 super::service::apply_event(
@@ -910,7 +972,12 @@ pub fn close_ended(
                 now,
             )?;
             Ok(1)
-        })?;
+        });
+        match done {
+            Ok(n) => moved += n,
+            // One broken trial must not keep the others open.
+            Err(e) => tracing::warn!(trial = %id, error = %e, "cannot close an ended trial"),
+        }
     }
     Ok(moved)
 }
@@ -1039,11 +1106,18 @@ pub async fn review(
                     ));
                 }
                 let agent = AccountId(row.agent_id.clone());
-                let expires = trial::expires_at(now);
-                if passed {
-                    grant(conn, &agent, &row.skill, now, expires, Some(&id))?;
+                let expires = if passed {
+                    Some(grant(conn, &agent, &row.skill, now, Some(&id))?)
+                } else {
+                    None
+                };
+                let standing = agent_status(conn, &agent)?;
+                if passed && matches!(standing, AgentStatus::Suspended | AgentStatus::Left) {
+                    // Reviewed after the agent was suspended or left: reinstating or coming
+                    // back restores them as certified.
+                    super::store::set_previous_status(conn, &agent, AgentStatus::Certified)?;
                 }
-                if agent_status(conn, &agent)? == AgentStatus::InTrial {
+                if standing == AgentStatus::InTrial {
                     super::service::apply_event(
                         conn,
                         &agent,
@@ -1080,7 +1154,7 @@ pub async fn review(
                         passed,
                         percent,
                         feedback: feedback.clone(),
-                        expires: passed.then(|| mails::local(zone, expires)),
+                        expires: expires.map(|e| mails::local(zone, e)),
                         link: format!("{public_url}/agent/trials/{id}"),
                     },
                     now,
@@ -1093,24 +1167,34 @@ pub async fn review(
     Ok(view)
 }
 
-/// Grants (or renews) a certification.
+/// Grants a certification, or renews one: a renewal adds twelve months to the later of
+/// now and the old expiry (renewing early loses nothing) and keeps the original start while
+/// the old certification is still valid, so checks of past moments stay true.
 pub(crate) fn grant(
     conn: &mut DbConn,
     agent: &AccountId,
     skill: &str,
     now: NaiveDateTime,
-    expires: NaiveDateTime,
     trial_id: Option<&str>,
-) -> QueryResult<()> {
+) -> QueryResult<NaiveDateTime> {
+    let old: Option<(NaiveDateTime, NaiveDateTime)> = certifications::table
+        .find((agent.as_str(), skill))
+        .select((certifications::certified_at, certifications::expires_at))
+        .first(conn)
+        .optional()?;
+    let (from, expires) = match old {
+        Some((from, to)) if trial::valid_at(from, to, now) => (from, trial::expires_at(to)),
+        _ => (now, trial::expires_at(now)),
+    };
     let values = (
         certifications::agent_id.eq(agent.as_str()),
         certifications::skill.eq(skill),
-        certifications::certified_at.eq(now),
+        certifications::certified_at.eq(from),
         certifications::expires_at.eq(expires),
         certifications::trial_id.eq(trial_id),
     );
     let update = (
-        certifications::certified_at.eq(now),
+        certifications::certified_at.eq(from),
         certifications::expires_at.eq(expires),
         certifications::trial_id.eq(trial_id),
     );
@@ -1127,17 +1211,21 @@ pub(crate) fn grant(
             .do_update()
             .set(update)
             .execute(c),
-    }
-    .map(|_| ())
+    }?;
+    Ok(expires)
 }
 
-/// Mails the reminders due now (30 and 7 days before expiry), each once.
+/// Mails the reminders due now (30 and 7 days before expiry), each once, to agents who
+/// still work with us (not suspended, not gone).
 pub fn expiry_reminders(
     conn: &mut DbConn,
     now: NaiveDateTime,
     public_url: &str,
 ) -> Result<usize, AppError> {
+    use crate::db::schema::agents;
     let soon: Vec<(String, String, NaiveDateTime)> = certifications::table
+        .inner_join(agents::table.on(agents::account_id.eq(certifications::agent_id)))
+        .filter(agents::status.ne_all(["suspended", "left"]))
         .filter(certifications::expires_at.gt(now))
         .filter(certifications::expires_at.le(now + Duration::days(trial::REMINDER_DAYS[0])))
         .select((
@@ -1148,17 +1236,18 @@ pub fn expiry_reminders(
         .load(conn)?;
     let mut sent = 0;
     for (agent, skill, expires) in soon {
-        let Some(days) = trial::reminder_due(expires, now) else {
+        let Some(window) = trial::reminder_due(expires, now) else {
             continue;
         };
-        sent += write_transaction(conn, |conn| -> Result<usize, AppError> {
-            let key = format!("{agent}:{skill}:{}", expires.and_utc().to_rfc3339());
-            if !crate::seats::store::claim_notification(
-                conn,
-                &format!("certification_expiring_{days}"),
-                &key,
-                now,
-            )? {
+        let kind = format!("certification_expiring_{window}");
+        let key = format!("{agent}:{skill}:{}", expires.and_utc().to_rfc3339());
+        // Most rows were reminded on an earlier tick: a read says so without taking the
+        // write lock.
+        if crate::seats::store::notification_sent(conn, &kind, &key)? {
+            continue;
+        }
+        let done = write_transaction(conn, |conn| -> Result<usize, AppError> {
+            if !crate::seats::store::claim_notification(conn, &kind, &key, now)? {
                 return Ok(0);
             }
             mails::send(
@@ -1167,13 +1256,19 @@ pub fn expiry_reminders(
                 |zone| MailKind::CertificationExpiring {
                     skill: skill.clone(),
                     expires: mails::local(zone, expires),
-                    days,
-                    link: format!("{public_url}/agent/exams"),
+                    days: trial::days_left(expires, now),
+                    link: format!("{public_url}/agent/trials"),
                 },
                 now,
             )?;
             Ok(1)
-        })?;
+        });
+        match done {
+            Ok(n) => sent += n,
+            Err(e) => {
+                tracing::warn!(agent = %agent, skill = %skill, error = %e, "cannot send an expiry reminder")
+            }
+        }
     }
     Ok(sent)
 }

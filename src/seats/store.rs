@@ -426,6 +426,16 @@ pub fn count_shifts(conn: &mut DbConn, booking: &str) -> QueryResult<i64> {
         .get_result(conn)
 }
 
+/// Whether a scheduled notice already went out.
+pub fn notification_sent(conn: &mut DbConn, kind: &str, key: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        notifications_sent::table
+            .filter(notifications_sent::kind.eq(kind))
+            .filter(notifications_sent::subject_key.eq(key)),
+    ))
+    .get_result(conn)
+}
+
 /// Records that a scheduled notice went out; false if it already had (another instance,
 /// or an earlier run).
 pub fn claim_notification(

@@ -165,6 +165,14 @@ both_backends! {
         let local = start.format("%Y-%m-%dT%H:%M").to_string();
         let res = b
             .post(app.url("/admin/trial-slots"))
+            .form(&[("csrf_token", csrf.as_str()), ("skill", "general"), ("starts_at", local.as_str()), ("minutes", "100000000000"), ("capacity", "3")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "an absurd length is refused, not a crash");
+        assert!(res.text().await.unwrap().contains("30 to 480 minutes"));
+        let res = b
+            .post(app.url("/admin/trial-slots"))
             .form(&[("csrf_token", csrf.as_str()), ("skill", "general"), ("starts_at", local.as_str()), ("minutes", "90"), ("capacity", "3")])
             .send()
             .await

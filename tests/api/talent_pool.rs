@@ -23,7 +23,8 @@ pub async fn record_passed_trial(
     let (admin, agent, skill) = (admin.id(), agent.id(), skill.to_owned());
     let now = app.clock.now();
     app.with_db(move |conn| {
-        conn.transaction(|conn| -> QueryResult<()> {
+        // BEGIN IMMEDIATE on SQLite: the service's background jobs write meanwhile.
+        cloudseat::db::write_transaction(conn, |conn| -> QueryResult<()> {
             let has_track: i64 = exam_tracks::table
                 .filter(exam_tracks::skill.eq(&skill))
                 .count()
@@ -347,7 +348,8 @@ both_backends! {
 async fn many_agents(app: &TestApp, n: usize) {
     let now = app.clock.now();
     app.with_db(move |conn| {
-        conn.transaction(|conn| -> QueryResult<()> {
+        // BEGIN IMMEDIATE on SQLite: the service's background jobs write meanwhile.
+        cloudseat::db::write_transaction(conn, |conn| -> QueryResult<()> {
             for i in 0..n {
                 let id = uuid::Uuid::now_v7().to_string();
                 diesel::insert_into(accounts::table)

@@ -355,31 +355,57 @@ both_backends! {
         let expires: chrono::DateTime<chrono::Utc> = certs[0]["expires_at"].as_str().unwrap().parse().unwrap();
 
         app.clock.advance(expires.naive_utc() - app.clock.now() - Duration::days(29));
-        app.smtp.wait_for(&agent.email, "expires in 30 days").await;
+        let mail = app.smtp.wait_for(&agent.email, "expires in 29 days").await;
+        assert!(mail.text.contains("renewal trial"), "{}", mail.text);
         app.clock.advance(Duration::days(23));
-        app.smtp.wait_for(&agent.email, "expires in 7 days").await;
+        app.smtp.wait_for(&agent.email, "expires in 6 days").await;
         tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
         let reminders = app.smtp.all().into_iter().filter(|m| m.to.iter().any(|t| t.contains(&agent.email)) && m.subject.contains("expires in")).count();
         assert_eq!(reminders, 2, "each reminder goes once");
-        let id = agent.id();
-        // Renewal is open now: a new trial may be booked.
-        let renew = slot(&app, &admin, 1, 1).await;
-        assert_eq!(app.post_as(&format!("/api/trial-slots/{renew}/book"), &agent.access, &json!({})).await.status(), 201);
 
-        app.clock.advance(Duration::days(8));
+        // Renewing early loses nothing: the new year starts when the old one ends.
+        let renew = slot(&app, &admin, 1, 1).await;
+        let trial_id = work_trial(&app, &agent, &renew).await;
+        let res = app.post_as(&format!("/api/admin/trial-reviews/{trial_id}"), &admin.access, &json!({"marks": marks(4)})).await;
+        assert_eq!(res.status(), 200);
+        let certs: Value = app.get_as("/api/agents/me/certifications", &agent.access).await.json().await.unwrap();
+        let renewed: chrono::DateTime<chrono::Utc> = certs[0]["expires_at"].as_str().unwrap().parse().unwrap();
+        assert!((365..=366).contains(&(renewed - expires).num_days()), "{expires} -> {renewed}");
+
+        // Past the renewed expiry, the certification no longer counts.
+        app.clock.advance(renewed.naive_utc() - app.clock.now() + Duration::hours(1));
         let certs: Value = app.get_as("/api/agents/me/certifications", &agent.access).await.json().await.unwrap();
         assert_eq!(certs[0]["valid"], false, "expired");
+        let id = agent.id();
         let clock_now = app.clock.now();
         let (before, after) = app
             .with_db(move |c| {
                 let agent = cloudseat::accounts::model::AccountId(id);
                 (
-                    cloudseat::certification::trials::certified_for(c, &agent, "general", clock_now - Duration::days(9)).unwrap(),
+                    cloudseat::certification::trials::certified_for(c, &agent, "general", clock_now - Duration::days(400)).unwrap(),
                     cloudseat::certification::trials::certified_for(c, &agent, "general", clock_now).unwrap(),
                 )
             })
             .await;
         assert!(before && !after, "claims check validity at the shift's time");
+    }
+
+    async fn suspending_an_agent_gives_their_trial_seat_back(app) {
+        ready_track(&app, 3).await;
+        let admin = app.admin().await;
+        let agent = exam_passed(&app, "Suspended Trainee").await;
+        let s = slot(&app, &admin, 3, 1).await;
+        let trial: Value = app.post_as(&format!("/api/trial-slots/{s}/book"), &agent.access, &json!({})).await.json().await.unwrap();
+        let id = trial["id"].as_str().unwrap();
+        let res = app.post_as(&format!("/api/admin/agents/{}/suspend", agent.id()), &admin.access, &json!({"reason": "No-shows on trial days"})).await;
+        assert_eq!(res.status(), 200);
+        let t: Value = app.get_as(&format!("/api/trials/{id}"), &agent.access).await.json().await.unwrap();
+        assert_eq!(t["status"], "cancelled");
+        let slots: Value = app.get_as("/api/admin/trial-slots", &admin.access).await.json().await.unwrap();
+        assert_eq!(slots[0]["booked"], 0, "the seat is free for someone else");
+        // Reinstated, the agent is back to booking a trial.
+        app.post_as(&format!("/api/admin/agents/{}/reinstate", agent.id()), &admin.access, &json!({"reason": "Talked it through"})).await;
+        assert_eq!(status_of(&app, &agent).await, "exam_passed");
     }
 
     async fn a_missed_trial_sends_the_agent_back_to_booking(app) {
