@@ -341,7 +341,7 @@ pub(super) fn mail_result(
     skill: &str,
     outcome: Outcome,
     now: NaiveDateTime,
-    public_url: &str,
+    ctx: &super::mails::MailCtx,
 ) -> Result<(), AppError> {
     use crate::mail::templates::{ExamMailResult, MailKind};
     let retry = match outcome {
@@ -355,17 +355,17 @@ pub(super) fn mail_result(
     super::mails::send(
         conn,
         agent,
-        |zone| MailKind::ExamResult {
-            skill: skill.to_owned(),
+        |to| MailKind::ExamResult {
+            skill: ctx.skill(skill, to.locale),
             result: match outcome {
                 Outcome::Passed { percent } => ExamMailResult::Passed { percent },
                 Outcome::Failed { percent } => ExamMailResult::Failed {
                     percent,
-                    retry_at: super::mails::local(zone, retry.unwrap_or(now)),
+                    retry_at: super::mails::local(&to.zone, retry.unwrap_or(now)),
                 },
                 Outcome::AwaitingReview => ExamMailResult::AwaitingReview,
             },
-            link: format!("{public_url}{page}"),
+            link: ctx.link(page),
         },
         now,
     )
@@ -401,7 +401,7 @@ fn settle(
     row: &AttemptRow,
     answers: &[Answer],
     now: NaiveDateTime,
-    public_url: &str,
+    ctx: &super::mails::MailCtx,
 ) -> Result<(), AppError> {
     let agent = AccountId(row.agent_id.clone());
     let items: Vec<Item> = serde_json::from_str(&row.items).map_err(AppError::internal)?;
@@ -434,7 +434,7 @@ fn settle(
             "this attempt was already submitted",
         ));
     }
-    mail_result(conn, &agent, &row.skill, result, now, public_url)?;
+    mail_result(conn, &agent, &row.skill, result, now, ctx)?;
     if status == "passed" {
         first_pass(
             conn,
@@ -457,7 +457,7 @@ pub async fn submit(
     req: AnswersRequest,
 ) -> Result<AttemptView, AppError> {
     let clock = state.clock.clone();
-    let public_url = state.public_url.clone();
+    let ctx = super::mails::MailCtx::new(state);
     let view = state
         .db
         .run(move |conn| {
@@ -475,7 +475,7 @@ pub async fn submit(
                 } else {
                     serde_json::from_str(&row.answers).unwrap_or_default()
                 };
-                settle(conn, &row, &answers, now, &public_url)?;
+                settle(conn, &row, &answers, now, &ctx)?;
                 let row = load(conn, &id)?.ok_or(AppError::NotFound)?;
                 view(conn, &row)
             })
@@ -490,7 +490,7 @@ pub async fn submit(
 pub fn grade_overdue(
     conn: &mut DbConn,
     now: NaiveDateTime,
-    public_url: &str,
+    ctx: &super::mails::MailCtx,
 ) -> Result<usize, AppError> {
     let overdue: Vec<String> = exam_attempts::table
         .filter(exam_attempts::status.eq("in_progress"))
@@ -508,7 +508,7 @@ pub fn grade_overdue(
             }
             let answers: Vec<Answer> = serde_json::from_str(&row.answers).unwrap_or_default();
             // Graded at the deadline, as the agent would have been.
-            settle(conn, &row, &answers, row.deadline, public_url)?;
+            settle(conn, &row, &answers, row.deadline, ctx)?;
             Ok(1)
         });
         match done {

@@ -12,22 +12,18 @@ pub struct Done {
 }
 
 pub async fn tick(state: &AppState) -> Done {
-    let public_url = state.public_url.clone();
+    let ctx = super::mails::MailCtx::new(state);
     // Each step on its own: one failing does not hold up the others.
     let step = |name: &'static str,
                 f: fn(
         &mut crate::db::DbConn,
         chrono::NaiveDateTime,
-        &str,
+        &super::mails::MailCtx,
     ) -> Result<usize, crate::error::AppError>| {
         let clock = state.clock.clone();
-        let public_url = public_url.clone();
+        let ctx = ctx.clone();
         async move {
-            match state
-                .db
-                .run(move |conn| f(conn, clock.now(), &public_url))
-                .await
-            {
+            match state.db.run(move |conn| f(conn, clock.now(), &ctx)).await {
                 Ok(n) => n,
                 Err(e) => {
                     tracing::warn!(step = name, error = %e, "certification housekeeping failed; will retry");

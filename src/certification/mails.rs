@@ -3,7 +3,7 @@
 
 use chrono::NaiveDateTime;
 
-use crate::accounts::model::{AccountId, TimeZone};
+use crate::accounts::model::{AccountId, Locale, TimeZone};
 use crate::accounts::service::account_locale;
 use crate::accounts::store as accounts;
 use crate::db::DbConn;
@@ -21,21 +21,82 @@ pub fn local(zone: &str, t: NaiveDateTime) -> String {
     )
 }
 
-/// Queues a mail to `agent`; `kind` is built from the agent's time zone.
+/// What certification mails need beyond the database: where links point, and skill names
+/// in both languages (mails name a skill as the pages do, never by its id).
+#[derive(Debug, Clone)]
+pub struct MailCtx {
+    pub public_url: String,
+    /// Id, English name, Chinese name.
+    pub skills: Vec<(String, String, String)>,
+}
+
+impl MailCtx {
+    pub fn new(state: &crate::state::AppState) -> Self {
+        MailCtx {
+            public_url: state.public_url.clone(),
+            skills: state
+                .rules()
+                .skills
+                .iter()
+                .map(|s| (s.id.clone(), s.name_en.clone(), s.name_zh.clone()))
+                .collect(),
+        }
+    }
+
+    pub fn link(&self, path: &str) -> String {
+        format!("{}{path}", self.public_url)
+    }
+
+    /// The skill's name in `locale` (its id if the rules no longer list it).
+    pub fn skill(&self, id: &str, locale: Locale) -> String {
+        self.skills
+            .iter()
+            .find(|s| s.0 == id)
+            .map(|s| match locale {
+                Locale::ZhCn => s.2.clone(),
+                Locale::En => s.1.clone(),
+            })
+            .unwrap_or_else(|| id.to_owned())
+    }
+}
+
+/// Who a mail goes to, as far as its wording is concerned.
+pub struct Recipient {
+    pub zone: String,
+    pub locale: Locale,
+}
+
+/// Queues a mail to `agent`; `kind` is built for the agent's time zone and language.
 pub fn send(
     conn: &mut DbConn,
     agent: &AccountId,
-    kind: impl FnOnce(&str) -> MailKind,
+    kind: impl FnOnce(&Recipient) -> MailKind,
     now: NaiveDateTime,
 ) -> Result<(), AppError> {
     let account = accounts::find(conn, agent)?.ok_or(AppError::NotFound)?;
-    let mail = render(
-        &account.email,
-        &account.display_name,
-        account_locale(&account),
-        &kind(&account.time_zone),
-    )
-    .map_err(AppError::internal)?;
+    let to = Recipient {
+        zone: account.time_zone.clone(),
+        locale: account_locale(&account),
+    };
+    let mail = render(&account.email, &account.display_name, to.locale, &kind(&to))
+        .map_err(AppError::internal)?;
     outbox::enqueue(conn, &mail, now)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn skills_are_named_in_the_recipients_language() {
+        let ctx = MailCtx {
+            public_url: "https://cs.example".into(),
+            skills: vec![("general".into(), "General".into(), "通用".into())],
+        };
+        assert_eq!(ctx.skill("general", Locale::En), "General");
+        assert_eq!(ctx.skill("general", Locale::ZhCn), "通用");
+        assert_eq!(ctx.skill("retired", Locale::En), "retired");
+        assert_eq!(ctx.link("/agent/trials"), "https://cs.example/agent/trials");
+    }
 }

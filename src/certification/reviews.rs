@@ -269,7 +269,7 @@ pub async fn review(
     req: ExamReviewRequest,
 ) -> Result<ExamReviewView, AppError> {
     let clock = state.clock.clone();
-    let public_url = state.public_url.clone();
+    let ctx = super::mails::MailCtx::new(state);
     let view = state
         .db
         .run(move |conn| {
@@ -348,7 +348,7 @@ pub async fn review(
                         now,
                     )?;
                 }
-                attempts::mail_result(conn, &agent, &row.skill, result, now, &public_url)?;
+                attempts::mail_result(conn, &agent, &row.skill, result, now, &ctx)?;
                 review_view(conn, &id)
             })
         })

@@ -536,13 +536,19 @@ pub async fn book(
     slot_id: String,
 ) -> Result<TrialView, AppError> {
     let clock = state.clock.clone();
-    let public_url = state.public_url.clone();
+    let ctx = mails::MailCtx::new(state);
     let view = state
         .db
         .run(move |conn| {
             write_transaction(conn, |conn| -> Result<TrialView, AppError> {
                 let now = clock.now();
                 let status = agent_status(conn, &agent)?;
+                if status == AgentStatus::Applicant {
+                    return Err(AppError::conflict(
+                        "exam_not_passed",
+                        "pass the skill's exam before booking its trial",
+                    ));
+                }
                 // In trial: told below that a trial is already booked.
                 if !matches!(
                     status,
@@ -675,10 +681,10 @@ pub async fn book(
                 mails::send(
                     conn,
                     &agent,
-                    |zone| MailKind::TrialBooked {
-                        skill: skill.clone(),
-                        when: format!("{} – {}", mails::local(zone, starts), mails::local(zone, ends)),
-                        link: format!("{public_url}/agent/trials/{id}"),
+                    |to| MailKind::TrialBooked {
+                        skill: ctx.skill(&skill, to.locale),
+                        when: format!("{} – {}", mails::local(&to.zone, starts), mails::local(&to.zone, ends)),
+                        link: ctx.link(&format!("/agent/trials/{id}")),
                     },
                     now,
                 )?;
@@ -924,7 +930,7 @@ pub async fn finish(state: &AppState, agent: AccountId, id: String) -> Result<Tr
 pub fn close_ended(
     conn: &mut DbConn,
     now: NaiveDateTime,
-    public_url: &str,
+    ctx: &mails::MailCtx,
 ) -> Result<usize, AppError> {
     let ended: Vec<String> = trials::table
         .inner_join(trial_slots::table.on(trial_slots::id.eq(trials::slot_id)))
@@ -965,9 +971,9 @@ pub fn close_ended(
             mails::send(
                 conn,
                 &agent,
-                |_| MailKind::TrialMissed {
-                    skill: row.skill.clone(),
-                    link: format!("{public_url}/agent/trials"),
+                |to| MailKind::TrialMissed {
+                    skill: ctx.skill(&row.skill, to.locale),
+                    link: ctx.link("/agent/trials"),
                 },
                 now,
             )?;
@@ -1052,7 +1058,7 @@ pub async fn review(
     req: TrialReviewRequest,
 ) -> Result<TrialReviewView, AppError> {
     let clock = state.clock.clone();
-    let public_url = state.public_url.clone();
+    let ctx = mails::MailCtx::new(state);
     let view = state
         .db
         .run(move |conn| {
@@ -1149,13 +1155,13 @@ pub async fn review(
                 mails::send(
                     conn,
                     &agent,
-                    |zone| MailKind::TrialResult {
-                        skill: row.skill.clone(),
+                    |to| MailKind::TrialResult {
+                        skill: ctx.skill(&row.skill, to.locale),
                         passed,
                         percent,
                         feedback: feedback.clone(),
-                        expires: expires.map(|e| mails::local(zone, e)),
-                        link: format!("{public_url}/agent/trials/{id}"),
+                        expires: expires.map(|e| mails::local(&to.zone, e)),
+                        link: ctx.link(&format!("/agent/trials/{id}")),
                     },
                     now,
                 )?;
@@ -1220,7 +1226,7 @@ pub(crate) fn grant(
 pub fn expiry_reminders(
     conn: &mut DbConn,
     now: NaiveDateTime,
-    public_url: &str,
+    ctx: &mails::MailCtx,
 ) -> Result<usize, AppError> {
     use crate::db::schema::agents;
     let soon: Vec<(String, String, NaiveDateTime)> = certifications::table
@@ -1253,11 +1259,11 @@ pub fn expiry_reminders(
             mails::send(
                 conn,
                 &AccountId(agent.clone()),
-                |zone| MailKind::CertificationExpiring {
-                    skill: skill.clone(),
-                    expires: mails::local(zone, expires),
+                |to| MailKind::CertificationExpiring {
+                    skill: ctx.skill(&skill, to.locale),
+                    expires: mails::local(&to.zone, expires),
                     days: trial::days_left(expires, now),
-                    link: format!("{public_url}/agent/trials"),
+                    link: ctx.link("/agent/trials"),
                 },
                 now,
             )?;

@@ -95,7 +95,7 @@ both_backends! {
         let res = post_form(&b, &app, &format!("/agent/trial-slots/{s}/book"), &[("csrf_token", &csrf_of(&html))]).await;
         assert_eq!(res.status(), StatusCode::CONFLICT);
         let html = res.text().await.unwrap();
-        assert!(html.contains(r#"role="alert""#) && html.contains("Your account cannot book a trial right now."), "{html}");
+        assert!(html.contains(r#"role="alert""#) && html.contains("Pass this skill&#39;s exam before booking its trial."), "{html}");
 
         let b = a;
         let (_, html) = page(&b, &app, "/agent/trials").await;

@@ -318,7 +318,7 @@ both_backends! {
             .unwrap();
         assert_eq!(passed["trial"]["status"], "passed");
         assert_eq!(status_of(&app, &agent).await, "certified");
-        app.smtp.wait_for(&agent.email, "certified for general").await;
+        app.smtp.wait_for(&agent.email, "certified for General").await;
         let certs: Value = app.get_as("/api/agents/me/certifications", &agent.access).await.json().await.unwrap();
         assert_eq!(certs[0]["skill"], "general");
         assert_eq!(certs[0]["valid"], true);
@@ -449,7 +449,7 @@ both_backends! {
         // An applicant who has not passed the exam cannot book at all.
         let fresh = app.agent("Fresh").await;
         let other = slot(&app, &admin, 6, 3).await;
-        problem(app.post_as(&format!("/api/trial-slots/{other}/book"), &fresh.access, &json!({})).await, 409, "status_forbids").await;
+        problem(app.post_as(&format!("/api/trial-slots/{other}/book"), &fresh.access, &json!({})).await, 409, "exam_not_passed").await;
     }
 
     async fn trial_rules_are_set_per_track(app) {
