@@ -13,7 +13,7 @@ use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, PASSWORD, TestApp, spawn_app};
+use crate::helpers::{Backend, PASSWORD, Session, TestApp, spawn_app};
 
 /// How long to wait for a page element to appear.
 const PAGE_TIMEOUT: Duration = Duration::from_secs(20);
@@ -329,68 +329,77 @@ async fn browser_and_app() -> (Browser, TestApp) {
     (browser, app)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn browser_agent_registers_confirms_email_and_signs_in() {
-    let (browser, app) = browser_and_app().await;
-    let email = app.unique_email("browser");
-    let name = "Browser Agent Lin";
+impl Browser {
+    /// Registers an agent called `name` through the registration page (the agent role is
+    /// the default, so only the text fields are filled), confirms the address with the
+    /// link in the mail the SMTP sink received, and signs in. Returns the address; the
+    /// browser is left on the home page.
+    async fn register_and_sign_in(&self, app: &TestApp, name: &str) -> String {
+        let email = app.unique_email(name);
+        self.goto(&app.url("/register")).await;
+        self.heading_containing("Create an account").await;
+        assert_eq!(self.html_lang().await, "en");
+        let agent = self.field("an agent looking for work").await;
+        assert!(
+            agent.is_selected().await.unwrap(),
+            "the agent role is not the default"
+        );
+        self.fill("Your name", name).await;
+        self.fill("Email address", &email).await;
+        self.fill("Password", PASSWORD).await;
+        self.submit("Create account").await;
+        self.heading_containing("Check your inbox").await;
+        assert!(
+            self.body_text().await.contains(&email),
+            "the confirmation page does not say where the link went"
+        );
 
-    // Register: the agent role is the default, so only the text fields need filling.
-    browser.goto(&app.url("/register")).await;
-    browser.heading_containing("Create an account").await;
-    assert_eq!(browser.html_lang().await, "en");
-    let agent = browser.field("an agent looking for work").await;
-    assert!(
-        agent.is_selected().await.unwrap(),
-        "the agent role is not the default"
-    );
-    browser.fill("Your name", name).await;
-    browser.fill("Email address", &email).await;
-    browser.fill("Password", PASSWORD).await;
-    browser.submit("Create account").await;
-    browser.heading_containing("Check your inbox").await;
-    assert!(
-        browser.body_text().await.contains(&email),
-        "the confirmation page does not say where the link went"
-    );
-
-    // Confirm the address with the mailed link.
-    let mail = app.smtp.wait_for(&email, "Confirm your email").await;
-    browser.goto(&mail.link("verify-email")).await;
-    browser
-        .heading_containing("Confirm your email address")
-        .await;
-    browser.submit("Confirm email address").await;
-    browser
-        .wait_for(Locator::XPath(
+        // Confirm the address with the mailed link.
+        let mail = app.smtp.wait_for(&email, "Confirm your email").await;
+        self.goto(&mail.link("verify-email")).await;
+        self.heading_containing("Confirm your email address").await;
+        self.submit("Confirm email address").await;
+        self.wait_for(Locator::XPath(
             "//main//*[@role='status' and contains(., 'Your email address is confirmed')]",
         ))
         .await;
 
-    // Sign in.
-    browser.goto(&app.url("/sign-in")).await;
-    browser.heading_containing("Sign in").await;
-    browser.fill("Email address", &email).await;
-    browser.fill("Password", PASSWORD).await;
-    browser.submit("Sign in").await;
+        // Sign in.
+        self.goto(&app.url("/sign-in")).await;
+        self.heading_containing("Sign in").await;
+        self.fill("Email address", &email).await;
+        self.fill("Password", PASSWORD).await;
+        self.submit("Sign in").await;
+        let heading = self.heading_containing("Welcome").await;
+        assert!(heading.contains(name), "{heading}");
+        assert!(self.url().await.ends_with("/home"), "{}", self.url().await);
+        email
+    }
+
+    /// The value of the term `term` in the page's facts list (`<dl class="facts">`).
+    async fn fact(&self, term: &str) -> String {
+        let xpath = format!(
+            "//dl[contains(@class, 'facts')]/dt[normalize-space(.)={}]/following-sibling::dd[1]",
+            xpath_literal(term)
+        );
+        self.wait_for(Locator::XPath(&xpath))
+            .await
+            .text()
+            .await
+            .unwrap()
+            .trim()
+            .to_owned()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_agent_registers_confirms_email_and_signs_in() {
+    let (browser, app) = browser_and_app().await;
+    let name = "Browser Agent Lin";
+    browser.register_and_sign_in(&app, name).await;
 
     // Home shows who is signed in and as what.
-    let heading = browser.heading_containing("Welcome").await;
-    assert!(heading.contains(name), "{heading}");
-    assert!(
-        browser.url().await.ends_with("/home"),
-        "{}",
-        browser.url().await
-    );
-    let role = browser
-        .wait_for(Locator::XPath(
-            "//dl[contains(@class, 'facts')]/dt[normalize-space(.)='Role']/following-sibling::dd[1]",
-        ))
-        .await
-        .text()
-        .await
-        .unwrap();
-    assert_eq!(role.trim(), "Agent");
+    assert_eq!(browser.fact("Role").await, "Agent");
     assert_eq!(browser.html_lang().await, "en");
     let text = browser.body_text().await;
     assert!(
@@ -602,8 +611,9 @@ const EXAM_RIGHT: [&str; 4] = [
     "Next working day",
 ];
 
-/// The `general` exam track with [`EXAM_BANK`]: all four questions, 30 minutes.
-async fn exam_track(app: &TestApp) {
+/// The `general` exam track with [`EXAM_BANK`]: all four questions, 30 minutes. Returns
+/// the admin who set it up.
+async fn exam_track(app: &TestApp) -> Session {
     let admin = app.admin().await;
     let rules = json!({"exam_size": 4, "pass_percent": 75, "duration_minutes": 30, "cooldown_hours": 24, "max_attempts_per_30_days": 3});
     let res = app
@@ -623,6 +633,7 @@ async fn exam_track(app: &TestApp) {
         )
         .await;
     assert_eq!(res.status(), 201);
+    admin
 }
 
 /// axe-core's `axe.min.js`, which `scripts/test` installs from npm and names in
@@ -1179,4 +1190,456 @@ async fn browser_agent_books_and_works_a_trial_by_keyboard_alone() {
     assert_accessible(&browser, &axe, "the trial page after finishing").await;
     browser.screenshot("trial-finished.png").await;
     browser.close().await;
+}
+
+// ---------------------------------------------------------------- the whole journey
+
+impl Browser {
+    /// Clicks the link in `<main>` whose text is `text`.
+    async fn follow(&self, text: &str) {
+        let xpath = format!("//main//a[normalize-space(.)={}]", xpath_literal(text));
+        self.wait_for(Locator::XPath(&xpath))
+            .await
+            .click()
+            .await
+            .unwrap();
+    }
+
+    /// Clicks `element` after scrolling it to the middle of the window. WebDriver scrolls
+    /// only as far as needed, which can leave an element above the window at the top edge,
+    /// under a sticky bar (the exam's countdown) that would take the click.
+    async fn click_clear_of_sticky_bars(&self, element: &Element) {
+        self.client
+            .execute(
+                "arguments[0].scrollIntoView({block: 'center'}); return null;",
+                vec![serde_json::to_value(element).unwrap()],
+            )
+            .await
+            .unwrap();
+        element
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("cannot click {element:?}: {e}"));
+    }
+
+    /// Waits for the page's `role="status"` notice to contain `text`.
+    async fn status_notice(&self, text: &str) {
+        let xpath = format!(
+            "//main//*[@role='status' and contains(., {})]",
+            xpath_literal(text)
+        );
+        self.wait_for(Locator::XPath(&xpath)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_agent_goes_from_registration_to_certified() {
+    let (agent, app) = browser_and_app().await;
+    // The `general` track's bank has a written (scenario) question, so every attempt
+    // needs a reviewer.
+    let admin_account = exam_track(&app).await;
+    let name = "Journey Agent Mei";
+
+    // 1. A new agent registers, confirms the address from the mail and signs in.
+    let email = agent.register_and_sign_in(&app, name).await;
+    assert_eq!(agent.fact("Status").await, "Applicant");
+
+    // 2. The exam: every choice question right, the written one answered.
+    agent
+        .wait_for(Locator::Css("main a[href='/agent/exams']"))
+        .await
+        .click()
+        .await
+        .unwrap();
+    agent.heading_containing("Exams").await;
+    agent.submit("Start the General exam").await;
+    agent.heading_containing("General exam").await;
+    // Once the page script runs, the countdown (and the sticky bar that holds it) takes
+    // its final size; clicks before that may land beside their target.
+    agent
+        .wait_for(Locator::XPath(
+            "//*[@role='timer' and contains(., 'Time left')]",
+        ))
+        .await;
+    for right in EXAM_RIGHT {
+        let label = agent
+            .wait_for(Locator::XPath(&format!(
+                "//main//label[normalize-space(.)={}]",
+                xpath_literal(right)
+            )))
+            .await;
+        agent.click_clear_of_sticky_bars(&label).await;
+        let input = label.attr("for").await.unwrap().unwrap();
+        let checked = agent
+            .js(&format!(
+                "return document.getElementById('{input}').checked;"
+            ))
+            .await;
+        assert_eq!(checked, json!(true), "{right:?} is not chosen");
+    }
+    let written = "I am so sorry the parcel is late. Here is your tracking link.";
+    agent
+        .wait_for(Locator::Css("fieldset[data-kind='scenario'] textarea"))
+        .await
+        .send_keys(written)
+        .await
+        .unwrap();
+    agent.submit("Review and submit").await;
+    agent.heading_containing("Submit your exam?").await;
+    let text = agent.body_text().await;
+    assert!(text.contains("You answered 4 of 4 questions."), "{text}");
+    agent.submit("Submit my answers").await;
+    agent.heading_containing("Your General exam result").await;
+    let text = agent.body_text().await;
+    assert!(
+        text.contains("Your written answers are waiting for a reviewer."),
+        "{text}"
+    );
+    let result_url = agent.url().await;
+    let result_url = result_url.split('?').next().unwrap().to_owned();
+    assert!(result_url.ends_with("/result"), "{result_url}");
+    app.smtp.wait_for(&email, "exam is with a reviewer").await;
+
+    // 3. An admin, in a browser of their own, marks the written answer from the queue.
+    let admin = Browser::start().await;
+    admin.sign_in(&app, &admin_account.email).await;
+    admin
+        .wait_for(Locator::Css("main a[href='/admin/reviews']"))
+        .await
+        .click()
+        .await
+        .unwrap();
+    admin.heading_containing("Reviews").await;
+    admin
+        .wait_for(Locator::XPath(
+            "//h2[@id='exam-queue' and normalize-space(.)='Exam answers to mark (1)']",
+        ))
+        .await;
+    assert!(
+        admin
+            .body_text()
+            .await
+            .contains("No trials are waiting for a score.")
+    );
+    admin
+        .wait_for(Locator::XPath(&format!(
+            "//section[@aria-labelledby='exam-queue']//a[normalize-space(.)={}]",
+            xpath_literal(name)
+        )))
+        .await
+        .click()
+        .await
+        .unwrap();
+    admin
+        .heading_containing(&format!("Mark written answers: {name}"))
+        .await;
+    assert_eq!(admin.fact("Choice questions").await, "4 / 4");
+    let answer = admin
+        .wait_for(Locator::Css("blockquote.answer"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(answer.trim(), written);
+    assert!(
+        admin
+            .body_text()
+            .await
+            .contains("Apologise and give the tracking link"),
+        "the model answer is not beside the agent's"
+    );
+    let comment = "Warm apology; add when the parcel will arrive.";
+    admin.fill("Points (0–5)", "4").await;
+    admin.fill("Comment for the agent", comment).await;
+    admin.submit("Save the marks and tell the agent").await;
+    admin
+        .status_notice("The marks are saved and the agent has been told the result.")
+        .await;
+    assert!(
+        admin
+            .body_text()
+            .await
+            .contains("No written exam answers are waiting."),
+        "the marked attempt is still queued"
+    );
+
+    // The agent's result: passed with 4 + 4 of 9 points, the reviewer's comment shown.
+    // (Mails name the skill by its id, "general", where the pages say "General".)
+    let mail = app.smtp.wait_for(&email, "You passed the").await;
+    assert!(mail.text.contains("88%"), "{}", mail.text);
+    agent.goto(&result_url).await;
+    agent.heading_containing("Your General exam result").await;
+    agent
+        .wait_for(Locator::Css("p[data-outcome='passed']"))
+        .await;
+    let text = agent.body_text().await;
+    assert!(text.contains("You passed."), "{text}");
+    assert!(
+        text.contains("You scored 88%; the pass mark is 75%."),
+        "{text}"
+    );
+    let marks = agent
+        .wait_for(Locator::Css("table.scorecard tbody"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        marks.contains("4 of 5") && marks.contains(comment),
+        "{marks}"
+    );
+
+    // 4. The admin publishes a trial slot through the form, a few minutes ahead in their
+    // zone.
+    admin
+        .wait_for(Locator::Css("main a[href='/admin/trial-slots']"))
+        .await
+        .click()
+        .await
+        .unwrap();
+    admin.heading_containing("Trial slots").await;
+    assert!(admin.body_text().await.contains("No slots are published."));
+    let zone = chrono_tz::Asia::Shanghai;
+    let starts_local = (app.clock.now().and_utc() + chrono::Duration::minutes(5))
+        .with_timezone(&zone)
+        .format("%Y-%m-%dT%H:%M")
+        .to_string();
+    let starts_at = chrono::NaiveDateTime::parse_from_str(&starts_local, "%Y-%m-%dT%H:%M")
+        .unwrap()
+        .and_local_timezone(zone)
+        .unwrap()
+        .naive_utc();
+    let start_field = admin.field("Starts (Asia/Shanghai)").await;
+    // The date-time input's keyboard entry is locale-specific, so its value is set.
+    admin
+        .client
+        .execute(
+            "arguments[0].value = arguments[1]; return null;",
+            vec![
+                serde_json::to_value(&start_field).unwrap(),
+                json!(starts_local),
+            ],
+        )
+        .await
+        .unwrap();
+    admin
+        .field("Skill")
+        .await
+        .select_by_value("general")
+        .await
+        .unwrap();
+    admin.fill("Length in minutes", "60").await;
+    admin.fill("Agents at once", "2").await;
+    admin.submit("Publish the slot").await;
+    admin.status_notice("The slot is published").await;
+    let row = admin
+        .wait_for(Locator::Css("section[aria-labelledby='upcoming'] tbody tr"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        row.starts_with(&starts_local.replace('T', " ")) && row.contains("0 / 2"),
+        "{row}"
+    );
+
+    // The agent follows the result page's link to the trials and books the slot.
+    agent.goto(&result_url).await;
+    agent
+        .wait_for(Locator::Css("main a.button[href='/agent/trials']"))
+        .await
+        .click()
+        .await
+        .unwrap();
+    agent.heading_containing("Trial shifts").await;
+    let book = agent
+        .wait_for(Locator::XPath(
+            "//main//button[starts-with(normalize-space(.), 'Book ')]",
+        ))
+        .await;
+    let label = book.text().await.unwrap();
+    assert!(
+        label.contains(&starts_local.replace('T', " ")),
+        "the slot is offered at another time: {label}"
+    );
+    book.click().await.unwrap();
+    agent.heading_containing("TRIAL: General trial shift").await;
+    assert_eq!(agent.fact("Status").await, "Booked");
+    app.smtp.wait_for(&email, "trial shift is booked").await;
+
+    // Into the slot: begin, answer every customer in every practice chat, finish.
+    app.clock
+        .advance(starts_at - app.clock.now() + chrono::Duration::minutes(1));
+    agent.client.refresh().await.unwrap();
+    agent.submit("Begin the trial").await;
+    agent
+        .wait_for(Locator::Css("section.chat form[data-trial-reply] textarea"))
+        .await;
+    agent
+        .wait_for(Locator::XPath(
+            "//*[@role='timer' and contains(., 'Time left')]",
+        ))
+        .await;
+    let reply = "Hello, I'm Mei from the shop. Let me check that for you.";
+    let mut sent = 0u64;
+    while agent.trial_state().await["forms"] != json!(0) {
+        assert!(sent < 20, "the practice chats never end");
+        let form = agent.wait_for(Locator::Css("form[data-trial-reply]")).await;
+        form.find(Locator::Css("textarea"))
+            .await
+            .unwrap()
+            .send_keys(reply)
+            .await
+            .unwrap();
+        let send = form
+            .find(Locator::Css("button[type='submit']"))
+            .await
+            .unwrap();
+        agent.click_clear_of_sticky_bars(&send).await;
+        sent += 1;
+        let deadline = Instant::now() + PAGE_TIMEOUT;
+        loop {
+            let state = agent.trial_state().await;
+            if state["replies"].as_u64().unwrap() >= sent {
+                break;
+            }
+            assert!(Instant::now() < deadline, "the reply did not show: {state}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    assert_eq!(
+        sent, 8,
+        "three practice chats of 3, 3 and 2 customer messages"
+    );
+    agent.submit("Finish the trial").await;
+    agent
+        .wait_for(Locator::XPath(
+            "//main//*[contains(., 'Your trial is waiting for a reviewer.')]",
+        ))
+        .await;
+    let trial_url = agent.url().await;
+    let trial_url = trial_url.split('?').next().unwrap().to_owned();
+
+    // 5. The admin scores the trial from the queue: every criterion marked, feedback.
+    admin.goto(&app.url("/admin/reviews")).await;
+    admin
+        .wait_for(Locator::XPath(
+            "//h2[@id='trial-queue' and normalize-space(.)='Trials to score (1)']",
+        ))
+        .await;
+    admin
+        .wait_for(Locator::XPath(&format!(
+            "//section[@aria-labelledby='trial-queue']//a[normalize-space(.)={}]",
+            xpath_literal(name)
+        )))
+        .await
+        .click()
+        .await
+        .unwrap();
+    admin
+        .heading_containing(&format!("Score a trial: {name}"))
+        .await;
+    let transcript = admin
+        .client
+        .find_all(Locator::Css("ol.transcript p.agent"))
+        .await
+        .unwrap();
+    assert_eq!(transcript.len(), 8, "every reply is in the transcript");
+    for p in &transcript {
+        assert!(p.text().await.unwrap().contains(reply));
+    }
+    let criteria = admin
+        .js("return Array.from(document.querySelectorAll('form.scorecard fieldset')).map(f => f.id.replace('criterion-', ''));")
+        .await;
+    let criteria: Vec<String> = criteria
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(criteria.len(), 6, "{criteria:?}");
+    // Full marks but for the response time (weight 10 of 100): 97%.
+    for key in &criteria {
+        let score = if key == "response_time" { 3 } else { 4 };
+        admin
+            .wait_for(Locator::Css(&format!("label[for='score_{key}_{score}']")))
+            .await
+            .click()
+            .await
+            .unwrap();
+        assert!(
+            admin
+                .client
+                .find(Locator::Id(&format!("score_{key}_{score}")))
+                .await
+                .unwrap()
+                .is_selected()
+                .await
+                .unwrap()
+        );
+    }
+    let slow = "Answer the second customer a little sooner.";
+    admin
+        .client
+        .find(Locator::Id("comment_response_time"))
+        .await
+        .unwrap()
+        .send_keys(slow)
+        .await
+        .unwrap();
+    let feedback = "Friendly and accurate throughout. Welcome aboard!";
+    admin.fill("Feedback for the agent", feedback).await;
+    admin.submit("Save the scorecard and tell the agent").await;
+    admin
+        .status_notice("The scorecard is saved and the agent has been told the result.")
+        .await;
+    assert!(
+        admin
+            .body_text()
+            .await
+            .contains("No trials are waiting for a score.")
+    );
+    admin.close().await;
+
+    // The agent is certified: the mail, the trial's scorecard, the trials list and home.
+    let mail = app.smtp.wait_for(&email, "You are certified for").await;
+    assert!(mail.text.contains("97%"), "{}", mail.text);
+    agent.goto(&trial_url).await;
+    agent.heading_containing("TRIAL: General trial shift").await;
+    assert_eq!(agent.fact("Status").await, "Passed");
+    let text = agent.body_text().await;
+    assert!(
+        text.contains("You passed the trial. You are certified for General."),
+        "{text}"
+    );
+    assert!(text.contains("Your score: 97%"), "{text}");
+    assert!(text.contains(feedback) && text.contains(slow), "{text}");
+    agent.follow("Back to your trial shifts").await;
+    agent.heading_containing("Trial shifts").await;
+    let cert = agent
+        .wait_for(Locator::Css(
+            "section[aria-labelledby='certs-heading'] tbody tr",
+        ))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        cert.starts_with("General") && cert.contains("Valid"),
+        "{cert}"
+    );
+    let mine = agent
+        .wait_for(Locator::Css(
+            "section[aria-labelledby='mine-heading'] tbody tr",
+        ))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(mine.contains("Passed") && mine.contains("97"), "{mine}");
+    agent.goto(&app.url("/home")).await;
+    agent.heading_containing("Welcome").await;
+    assert_eq!(agent.fact("Status").await, "Certified");
+    agent.screenshot("certified.png").await;
+    agent.close().await;
 }
