@@ -930,7 +930,18 @@ async fn home(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
         ),
         next_step: match account.role {
             Role::MerchantStaff => Some(ctx.t("home.merchant_next").into_owned()),
-            Role::Agent => Some(ctx.t("home.agent_next").into_owned()),
+            Role::Agent => {
+                use crate::accounts::model::AgentStatus;
+                let key = match account.agent_status {
+                    Some(AgentStatus::ExamPassed) => "home.agent_next_trial",
+                    Some(AgentStatus::InTrial) => "home.agent_next_in_trial",
+                    Some(AgentStatus::Certified) => "home.agent_next_certified",
+                    Some(AgentStatus::Suspended) => "home.agent_next_suspended",
+                    Some(AgentStatus::Left) => "home.agent_next_left",
+                    Some(AgentStatus::Applicant) | None => "home.agent_next",
+                };
+                Some(ctx.t(key).into_owned())
+            }
             Role::Admin => None,
         },
         failed_mail,
