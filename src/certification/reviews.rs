@@ -165,6 +165,17 @@ pub async fn queue(
     let rows: Vec<QueueRow> = state
         .db
         .run(move |conn| {
+            // Oldest submission first (the review SLA runs from it), ties by id; the
+            // cursor is the last id seen, so the next page starts after its submission.
+            let after: Option<(Option<NaiveDateTime>, String)> = match cursor {
+                Some(id) => exam_attempts::table
+                    .find(&id)
+                    .select(exam_attempts::submitted_at)
+                    .first::<Option<NaiveDateTime>>(conn)
+                    .optional()?
+                    .map(|t| (t, id)),
+                None => None,
+            };
             let mut q = exam_attempts::table
                 .inner_join(accounts::table.on(accounts::id.eq(exam_attempts::agent_id)))
                 .filter(exam_attempts::status.eq("awaiting_review"))
@@ -175,14 +186,20 @@ pub async fn queue(
                     exam_attempts::skill,
                     exam_attempts::submitted_at,
                 ))
-                .order(exam_attempts::id.asc())
+                .order((exam_attempts::submitted_at.asc(), exam_attempts::id.asc()))
                 .limit(limit)
                 .into_boxed();
             if let Some(skill) = skill {
                 q = q.filter(exam_attempts::skill.eq(skill));
             }
-            if let Some(after) = cursor {
-                q = q.filter(exam_attempts::id.gt(after));
+            if let Some((Some(t), id)) = after {
+                q = q.filter(
+                    exam_attempts::submitted_at
+                        .gt(t)
+                        .or(exam_attempts::submitted_at
+                            .eq(t)
+                            .and(exam_attempts::id.gt(id))),
+                );
             }
             q.load(conn)
         })

@@ -1002,6 +1002,16 @@ pub async fn review_queue(
     let rows: Vec<QueueRow> = state
         .db
         .run(move |conn| {
+            // Oldest submission first (the review SLA runs from it), ties by id.
+            let after: Option<(Option<NaiveDateTime>, String)> = match cursor {
+                Some(id) => trials::table
+                    .find(&id)
+                    .select(trials::submitted_at)
+                    .first::<Option<NaiveDateTime>>(conn)
+                    .optional()?
+                    .map(|t| (t, id)),
+                None => None,
+            };
             let mut q = trials::table
                 .inner_join(accounts::table.on(accounts::id.eq(trials::agent_id)))
                 .filter(trials::status.eq("awaiting_review"))
@@ -1012,14 +1022,18 @@ pub async fn review_queue(
                     trials::skill,
                     trials::submitted_at,
                 ))
-                .order(trials::id.asc())
+                .order((trials::submitted_at.asc(), trials::id.asc()))
                 .limit(limit)
                 .into_boxed();
             if let Some(skill) = skill {
                 q = q.filter(trials::skill.eq(skill));
             }
-            if let Some(after) = cursor {
-                q = q.filter(trials::id.gt(after));
+            if let Some((Some(t), id)) = after {
+                q = q.filter(
+                    trials::submitted_at
+                        .gt(t)
+                        .or(trials::submitted_at.eq(t).and(trials::id.gt(id))),
+                );
             }
             q.load(conn)
         })

@@ -205,6 +205,36 @@ both_backends! {
         assert!(audit["items"].as_array().unwrap().iter().any(|e| e["action"] == "exam.reviewed"));
     }
 
+    async fn the_review_queue_runs_by_submission_time_across_pages(app) {
+        let admin = app.admin().await;
+        app.api.put(app.url("/api/admin/exam-tracks/general")).bearer_auth(&admin.access).json(&track(4)).send().await.unwrap();
+        app.post_as("/api/admin/exam-tracks/general/questions/import", &admin.access, &json!({"format": "csv", "content": GOOD_CSV})).await;
+        let written = |attempt: &Value| {
+            let mut answers = right_answers(attempt);
+            for a in answers["answers"].as_array_mut().unwrap() {
+                let q = &attempt["questions"][a["number"].as_u64().unwrap() as usize - 1];
+                if q["kind"] == "scenario" {
+                    *a = json!({"number": a["number"], "text": "Sorry, here is the link."});
+                }
+            }
+            answers
+        };
+        // The early starter submits last.
+        let (early, late) = (app.agent("Early Starter").await, app.agent("Quick Finisher").await);
+        let a: Value = app.post_as("/api/exams/general/attempts", &early.access, &json!({})).await.json().await.unwrap();
+        let b: Value = app.post_as("/api/exams/general/attempts", &late.access, &json!({})).await.json().await.unwrap();
+        let (a_id, b_id) = (a["id"].as_str().unwrap().to_owned(), b["id"].as_str().unwrap().to_owned());
+        app.post_as(&format!("/api/attempts/{b_id}/submit"), &late.access, &written(&b)).await;
+        app.clock.advance(Duration::minutes(5));
+        app.post_as(&format!("/api/attempts/{a_id}/submit"), &early.access, &written(&a)).await;
+        let first: Value = app.get_as("/api/admin/exam-reviews?limit=1", &admin.access).await.json().await.unwrap();
+        assert_eq!(first["items"][0]["id"], b_id.as_str(), "the one waiting longest comes first");
+        let cursor = first["next_cursor"].as_str().unwrap();
+        let second: Value = app.get_as(&format!("/api/admin/exam-reviews?limit=1&cursor={cursor}"), &admin.access).await.json().await.unwrap();
+        assert_eq!(second["items"][0]["id"], a_id.as_str());
+        assert!(second["next_cursor"].is_null());
+    }
+
     async fn an_abandoned_attempt_is_graded_at_its_deadline(app) {
         ready_track(&app, 3).await;
         let agent = app.agent("Gone").await;
