@@ -1020,7 +1020,13 @@ pub fn csv_record(a: &PoolAgent) -> Vec<String> {
 
 /// CSV text for some agents, with the header row first when `header`.
 pub fn csv_chunk(rows: &[PoolAgent], header: bool) -> Result<Vec<u8>, csv::Error> {
-    let mut w = csv::Writer::from_writer(Vec::with_capacity(rows.len() * 200 + 200));
+    let mut out = Vec::with_capacity(rows.len() * 200 + 200);
+    if header {
+        // A byte-order mark first, so spreadsheet programs read the (often Chinese) names as
+        // UTF-8 rather than the system's legacy code page.
+        out.extend_from_slice("\u{feff}".as_bytes());
+    }
+    let mut w = csv::Writer::from_writer(out);
     if header {
         w.write_record(CSV_HEADER)?;
     }

@@ -318,6 +318,7 @@ both_backends! {
         let disposition = res.headers()["content-disposition"].to_str().unwrap().to_owned();
         assert!(disposition.starts_with("attachment; filename=\"talent-pool-") && disposition.ends_with(".csv\""), "{disposition}");
         let body = res.text().await.unwrap();
+        let body = body.strip_prefix('\u{feff}').expect("a UTF-8 byte-order mark for spreadsheets");
         let mut reader = csv::Reader::from_reader(body.as_bytes());
         let header: Vec<String> = reader.headers().unwrap().iter().map(str::to_owned).collect();
         assert_eq!(header[..4], ["account_id", "display_name", "email", "status"]);
@@ -398,7 +399,7 @@ both_backends! {
         let admin = app.admin().await;
         many_agents(&app, 1203).await;
         let csv = app.get_as("/api/admin/agents/export.csv", &admin.access).await.text().await.unwrap();
-        let names: Vec<String> = csv::Reader::from_reader(csv.as_bytes())
+        let names: Vec<String> = csv::Reader::from_reader(csv.trim_start_matches('\u{feff}').as_bytes())
             .records()
             .map(|r| r.unwrap()[1].to_owned())
             .collect();
