@@ -19,6 +19,7 @@ pub mod demo;
 pub mod error;
 pub mod mail;
 pub mod seats;
+pub mod shifts;
 pub mod startup;
 pub mod state;
 pub mod web;
