@@ -125,6 +125,42 @@ fn view(conn: &mut DbConn, row: &AttemptRow) -> Result<AttemptView, AppError> {
     })
 }
 
+/// A skill's whole bank in a stable order: each question's id beside it.
+fn bank_of(conn: &mut DbConn, skill: &str) -> Result<(Vec<String>, Vec<Question>), AppError> {
+    let rows: Vec<(String, String)> = exam_questions::table
+        .filter(exam_questions::skill.eq(skill))
+        .select((exam_questions::id, exam_questions::body))
+        .order(exam_questions::id.asc())
+        .load(conn)?;
+    let mut ids = Vec::with_capacity(rows.len());
+    let mut bank = Vec::with_capacity(rows.len());
+    for (id, body) in rows {
+        bank.push(serde_json::from_str::<Question>(&body).map_err(AppError::internal)?);
+        ids.push(id);
+    }
+    Ok((ids, bank))
+}
+
+/// What an attempt stores of a draw from [`bank_of`]'s ids.
+fn items_of(ids: &[String], drawn: &[Drawn]) -> Vec<Item> {
+    drawn
+        .iter()
+        .map(|d| Item {
+            question_id: ids[d.bank_index].clone(),
+            option_order: d.option_order.clone(),
+        })
+        .collect()
+}
+
+/// The status and percent an attempt stores for an outcome.
+pub(super) fn stored(outcome: Outcome) -> (&'static str, Option<i32>) {
+    match outcome {
+        Outcome::Passed { percent } => ("passed", Some(percent as i32)),
+        Outcome::Failed { percent } => ("failed", Some(percent as i32)),
+        Outcome::AwaitingReview => ("awaiting_review", None),
+    }
+}
+
 /// Another agent's attempt is "not found", like a missing one.
 fn own(conn: &mut DbConn, agent: &AccountId, id: &str) -> Result<AttemptRow, AppError> {
     match load(conn, id)? {
@@ -203,17 +239,7 @@ pub async fn start(
                         serde_json::json!({ "retry_at": e.retry_at().and_utc() }),
                     )
                 })?;
-                let rows: Vec<(String, String)> = exam_questions::table
-                    .filter(exam_questions::skill.eq(&skill))
-                    .select((exam_questions::id, exam_questions::body))
-                    .order(exam_questions::id.asc())
-                    .load(conn)?;
-                let bank = rows
-                    .iter()
-                    .map(|(_, body)| {
-                        serde_json::from_str::<Question>(body).map_err(AppError::internal)
-                    })
-                    .collect::<Result<Vec<_>, _>>()?;
+                let (ids, bank) = bank_of(conn, &skill)?;
                 let drawn = exam::draw(&bank, rules.exam_size, &mut rand::rng()).map_err(|e| {
                     tracing::warn!(skill = %skill, error = %e, "exam bank too small for the track");
                     AppError::conflict(
@@ -221,13 +247,7 @@ pub async fn start(
                         "this exam is not ready yet; try again later",
                     )
                 })?;
-                let items: Vec<Item> = drawn
-                    .iter()
-                    .map(|d| Item {
-                        question_id: rows[d.bank_index].0.clone(),
-                        option_order: d.option_order.clone(),
-                    })
-                    .collect();
+                let items = items_of(&ids, &drawn);
                 let id = new_id();
                 diesel::insert_into(exam_attempts::table)
                     .values((
@@ -408,11 +428,7 @@ fn settle(
     let (bank, drawn) = questions_of(conn, &items)?;
     let grade = exam::grade(&bank, &drawn, answers).map_err(grade_error)?;
     let result = exam::outcome(&grade, None, row.pass_percent as u32);
-    let (status, percent) = match result {
-        Outcome::Passed { percent } => ("passed", Some(percent as i32)),
-        Outcome::Failed { percent } => ("failed", Some(percent as i32)),
-        Outcome::AwaitingReview => ("awaiting_review", None),
-    };
+    let (status, percent) = stored(result);
     let n = diesel::update(
         exam_attempts::table
             .find(&row.id)
@@ -535,15 +551,7 @@ pub(crate) fn record_finished<R: rand::Rng + ?Sized>(
     rng: &mut R,
 ) -> Result<String, AppError> {
     let rules = super::banks::find_track(conn, skill)?.ok_or(AppError::NotFound)?;
-    let rows: Vec<(String, String)> = exam_questions::table
-        .filter(exam_questions::skill.eq(skill))
-        .select((exam_questions::id, exam_questions::body))
-        .order(exam_questions::id.asc())
-        .load(conn)?;
-    let bank = rows
-        .iter()
-        .map(|(_, body)| serde_json::from_str::<Question>(body).map_err(AppError::internal))
-        .collect::<Result<Vec<_>, _>>()?;
+    let (ids, bank) = bank_of(conn, skill)?;
     let has_scenario = |drawn: &[Drawn]| {
         drawn
             .iter()
@@ -581,18 +589,8 @@ pub(crate) fn record_finished<R: rand::Rng + ?Sized>(
         })
         .collect();
     let scenario_points = reviewer.map(|_| grade.scenario_max);
-    let (status, percent) = match exam::outcome(&grade, scenario_points, rules.pass_percent) {
-        Outcome::Passed { percent } => ("passed", Some(percent as i32)),
-        Outcome::Failed { percent } => ("failed", Some(percent as i32)),
-        Outcome::AwaitingReview => ("awaiting_review", None),
-    };
-    let items: Vec<Item> = drawn
-        .iter()
-        .map(|d| Item {
-            question_id: rows[d.bank_index].0.clone(),
-            option_order: d.option_order.clone(),
-        })
-        .collect();
+    let (status, percent) = stored(exam::outcome(&grade, scenario_points, rules.pass_percent));
+    let items = items_of(&ids, &drawn);
     let submitted = at + Duration::minutes(18);
     diesel::insert_into(exam_attempts::table)
         .values((

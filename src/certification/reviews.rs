@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::attempts::{self, Item};
-use super::exam::{self, Answer, Outcome};
+use super::exam::{self, Answer};
 use crate::accounts::model::AccountId;
 use crate::audit::{self, AuditEntry};
 use crate::db::schema::{accounts, exam_attempts};
@@ -311,14 +311,10 @@ pub async fn review(
                     .collect();
                 let total = check_marks(&pending, &req.marks)?;
                 let result = exam::outcome(&grade, Some(total), row.pass_percent as u32);
-                let (status, percent) = match result {
-                    Outcome::Passed { percent } => ("passed", percent),
-                    Outcome::Failed { percent } => ("failed", percent),
-                    Outcome::AwaitingReview => {
-                        return Err(AppError::internal(anyhow::anyhow!(
-                            "marked attempt still awaits review"
-                        )));
-                    }
+                let (status, Some(percent)) = attempts::stored(result) else {
+                    return Err(AppError::internal(anyhow::anyhow!(
+                        "marked attempt still awaits review"
+                    )));
                 };
                 let n = diesel::update(
                     exam_attempts::table
@@ -327,7 +323,7 @@ pub async fn review(
                 )
                 .set((
                     exam_attempts::status.eq(status),
-                    exam_attempts::percent.eq(percent as i32),
+                    exam_attempts::percent.eq(percent),
                     exam_attempts::scenario_points.eq(total as i32),
                     exam_attempts::review
                         .eq(serde_json::to_string(&req.marks).map_err(AppError::internal)?),
