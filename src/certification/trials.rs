@@ -364,25 +364,61 @@ struct TrialRow {
     ends_at: NaiveDateTime,
 }
 
-fn load(conn: &mut DbConn, id: &str) -> QueryResult<Option<TrialRow>> {
+type TrialsWithSlots = diesel::dsl::InnerJoinOn<
+    trials::table,
+    trial_slots::table,
+    diesel::dsl::Eq<trial_slots::id, trials::slot_id>,
+>;
+
+type TrialQuery<'a> = diesel::dsl::IntoBoxed<
+    'a,
+    diesel::dsl::Select<TrialsWithSlots, TrialColumns>,
+    crate::db::MultiBackend,
+>;
+
+/// Trials joined with their slot's times, as [`TrialRow`]s; callers add the filter.
+fn trial_rows<'a>() -> TrialQuery<'a> {
     trials::table
         .inner_join(trial_slots::table.on(trial_slots::id.eq(trials::slot_id)))
+        .select(TRIAL_COLUMNS)
+        .into_boxed()
+}
+
+type TrialColumns = (
+    trials::id,
+    trials::agent_id,
+    trials::skill,
+    trials::status,
+    trials::chats,
+    trials::scores,
+    trials::percent,
+    trials::feedback,
+    trials::booked_at,
+    trials::submitted_at,
+    trials::reviewed_at,
+    trial_slots::starts_at,
+    trial_slots::ends_at,
+);
+
+const TRIAL_COLUMNS: TrialColumns = (
+    trials::id,
+    trials::agent_id,
+    trials::skill,
+    trials::status,
+    trials::chats,
+    trials::scores,
+    trials::percent,
+    trials::feedback,
+    trials::booked_at,
+    trials::submitted_at,
+    trials::reviewed_at,
+    trial_slots::starts_at,
+    trial_slots::ends_at,
+);
+
+fn load(conn: &mut DbConn, id: &str) -> QueryResult<Option<TrialRow>> {
+    trial_rows()
         .filter(trials::id.eq(id))
-        .select((
-            trials::id,
-            trials::agent_id,
-            trials::skill,
-            trials::status,
-            trials::chats,
-            trials::scores,
-            trials::percent,
-            trials::feedback,
-            trials::booked_at,
-            trials::submitted_at,
-            trials::reviewed_at,
-            trial_slots::starts_at,
-            trial_slots::ends_at,
-        ))
         .first(conn)
         .optional()
 }
@@ -506,16 +542,12 @@ pub async fn my_trials(state: &AppState, agent: AccountId) -> Result<Vec<TrialVi
     Ok(state
         .db
         .run(move |conn| -> Result<Vec<TrialView>, AppError> {
-            let ids: Vec<String> = trials::table
+            let rows: Vec<TrialRow> = trial_rows()
                 .filter(trials::agent_id.eq(agent.as_str()))
-                .select(trials::id)
                 .order(trials::id.desc())
                 .limit(50)
                 .load(conn)?;
-            ids.iter()
-                .filter_map(|id| load(conn, id).transpose())
-                .map(|row| view(&row?))
-                .collect()
+            rows.iter().map(view).collect()
         })
         .await?)
 }
