@@ -16,7 +16,7 @@ use super::lifecycle::{AgentEvent, Party};
 use super::pool::{self, PoolFilter, PoolQuery, SortKey};
 use super::profile::{DAYS, LANGUAGES};
 use super::service;
-use crate::accounts::model::{AccountId, AgentStatus, Locale, Role};
+use crate::accounts::model::{AccountId, AgentStatus, Role};
 use crate::error::{AppError, FieldError};
 use crate::state::AppState;
 use crate::web::api::PageQuery;
@@ -69,22 +69,11 @@ fn local(t: DateTime<Utc>, zone: Tz) -> String {
 }
 
 fn skill_name(state: &AppState, ctx: &PageCtx, id: &str) -> String {
-    match state.rules().skill(id) {
-        Some(s) => match ctx.lang {
-            Locale::ZhCn => s.name_zh.clone(),
-            Locale::En => s.name_en.clone(),
-        },
-        None => id.to_owned(),
-    }
+    state.rules().skill_name(id, ctx.lang)
 }
 
 fn skills(state: &AppState, ctx: &PageCtx) -> Vec<(String, String)> {
-    state
-        .rules()
-        .skills
-        .iter()
-        .map(|s| (s.id.clone(), skill_name(state, ctx, &s.id)))
-        .collect()
+    state.rules().skill_names(ctx.lang)
 }
 
 fn status_label(ctx: &PageCtx, status: &str) -> String {

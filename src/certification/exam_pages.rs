@@ -126,11 +126,7 @@ macro_rules! agent_or_return {
 pub(super) use agent_or_return;
 
 pub(super) fn skill_name(state: &AppState, lang: Locale, skill: &str) -> String {
-    match state.rules().skill(skill) {
-        Some(s) if lang == Locale::ZhCn => s.name_zh.clone(),
-        Some(s) => s.name_en.clone(),
-        None => skill.to_owned(),
-    }
+    state.rules().skill_name(skill, lang)
 }
 
 fn status_label(agent: &Agent, status: &str, expired: bool) -> String {

@@ -26,20 +26,14 @@ pub fn local(zone: &str, t: NaiveDateTime) -> String {
 #[derive(Debug, Clone)]
 pub struct MailCtx {
     pub public_url: String,
-    /// Id, English name, Chinese name.
-    pub skills: Vec<(String, String, String)>,
+    pub rules: std::sync::Arc<crate::seats::rules::Ruleset>,
 }
 
 impl MailCtx {
     pub fn new(state: &crate::state::AppState) -> Self {
         MailCtx {
             public_url: state.public_url.clone(),
-            skills: state
-                .rules()
-                .skills
-                .iter()
-                .map(|s| (s.id.clone(), s.name_en.clone(), s.name_zh.clone()))
-                .collect(),
+            rules: state.rules(),
         }
     }
 
@@ -49,14 +43,7 @@ impl MailCtx {
 
     /// The skill's name in `locale` (its id if the rules no longer list it).
     pub fn skill(&self, id: &str, locale: Locale) -> String {
-        self.skills
-            .iter()
-            .find(|s| s.0 == id)
-            .map(|s| match locale {
-                Locale::ZhCn => s.2.clone(),
-                Locale::En => s.1.clone(),
-            })
-            .unwrap_or_else(|| id.to_owned())
+        self.rules.skill_name(id, locale)
     }
 }
 
@@ -90,12 +77,13 @@ mod tests {
 
     #[test]
     fn skills_are_named_in_the_recipients_language() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("seat-rules");
         let ctx = MailCtx {
             public_url: "https://cs.example".into(),
-            skills: vec![("general".into(), "General".into(), "通用".into())],
+            rules: std::sync::Arc::new(crate::seats::rules::load_dir(&dir).expect("shipped rules")),
         };
-        assert_eq!(ctx.skill("general", Locale::En), "General");
-        assert_eq!(ctx.skill("general", Locale::ZhCn), "通用");
+        assert_eq!(ctx.skill("general", Locale::En), "General customer service");
+        assert_eq!(ctx.skill("general", Locale::ZhCn), "通用客服");
         assert_eq!(ctx.skill("retired", Locale::En), "retired");
         assert_eq!(ctx.link("/agent/trials"), "https://cs.example/agent/trials");
     }

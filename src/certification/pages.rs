@@ -9,7 +9,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::profile::{ACCESSIBILITY, DAYS, LANGUAGES, ProfileInput, WeeklySlot};
 use super::service::{self, ProfileView};
-use crate::accounts::model::{Locale, Role};
+use crate::accounts::model::Role;
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::web::pages::{PageCtx, badge, check_csrf, error_page, page_session, redirect, render};
@@ -88,11 +88,11 @@ fn page(
             .skills
             .iter()
             .map(|s| {
-                let name = match ctx.lang {
-                    Locale::ZhCn => s.name_zh.clone(),
-                    Locale::En => s.name_en.clone(),
-                };
-                (s.id.clone(), name, input.skills.contains(&s.id))
+                (
+                    s.id.clone(),
+                    s.name(ctx.lang).to_owned(),
+                    input.skills.contains(&s.id),
+                )
             })
             .collect(),
         max_chats: input.max_concurrent_chats.clamp(1, 6) as i32,

@@ -14,7 +14,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::reviews::{self, ExamReviewRequest, ExamReviewView, ReviewQueueItem, ScenarioMark};
 use super::trial::{MAX_MARK, Mark};
 use super::trials::{self, SlotRequest, TrialReviewRequest, TrialReviewView};
-use crate::accounts::model::{Locale, Role, TimeZone};
+use crate::accounts::model::{Role, TimeZone};
 use crate::accounts::service::AccountView;
 use crate::error::{AppError, FieldError};
 use crate::state::AppState;
@@ -81,36 +81,6 @@ fn local(zone: &str, t: chrono::DateTime<Utc>) -> String {
     t.with_timezone(&zone).format("%Y-%m-%d %H:%M").to_string()
 }
 
-fn skill_name(state: &AppState, lang: Locale, id: &str) -> String {
-    state
-        .rules()
-        .skills
-        .iter()
-        .find(|s| s.id == id)
-        .map(|s| match lang {
-            Locale::ZhCn => s.name_zh.clone(),
-            Locale::En => s.name_en.clone(),
-        })
-        .unwrap_or_else(|| id.to_owned())
-}
-
-fn skills(state: &AppState, lang: Locale) -> Vec<(String, String)> {
-    state
-        .rules()
-        .skills
-        .iter()
-        .map(|s| {
-            (
-                s.id.clone(),
-                match lang {
-                    Locale::ZhCn => s.name_zh.clone(),
-                    Locale::En => s.name_en.clone(),
-                },
-            )
-        })
-        .collect()
-}
-
 // ---------------------------------------------------------------------------------------
 // Queues
 // ---------------------------------------------------------------------------------------
@@ -155,12 +125,13 @@ fn queue_rows(
     items: Vec<ReviewQueueItem>,
     kind: &str,
 ) -> Vec<QueueRow> {
+    let rules = state.rules();
     items
         .into_iter()
         .map(|i| QueueRow {
             href: format!("/admin/reviews/{kind}/{}", i.id),
             agent: i.agent_name,
-            skill: skill_name(state, ctx.lang, &i.skill),
+            skill: rules.skill_name(&i.skill, ctx.lang),
             submitted: local(zone, i.submitted_at),
             waiting: t_with(
                 ctx.lang,
@@ -238,7 +209,7 @@ async fn queue_page(
     let page = QueuePage {
         ctx: &ctx,
         notice,
-        skills: skills(&state, ctx.lang),
+        skills: state.rules().skill_names(ctx.lang),
         skill: skill_q,
         exams: queue_rows(&state, &ctx, &account.time_zone, exams, "exams"),
         exams_next,
@@ -312,7 +283,7 @@ fn exam_page(
     let page = ExamPage {
         ctx,
         view,
-        skill: skill_name(state, ctx.lang, &view.skill),
+        skill: state.rules().skill_name(&view.skill, ctx.lang),
         submitted: view
             .submitted_at
             .map(|t| local(zone, t))
@@ -536,7 +507,7 @@ fn trial_page(
     let page = TrialPage {
         ctx,
         view,
-        skill: skill_name(state, ctx.lang, &view.trial.skill),
+        skill: state.rules().skill_name(&view.trial.skill, ctx.lang),
         slot: format!(
             "{} – {}",
             local(zone, view.trial.starts_at),
@@ -701,15 +672,16 @@ async fn slots_response(
         form.and_then(|f| f.get(k).cloned())
             .unwrap_or_else(|| default.to_owned())
     };
+    let rules = state.rules();
     let page = SlotsPage {
         ctx,
         notice,
         errors,
-        skills: skills(state, ctx.lang),
+        skills: rules.skill_names(ctx.lang),
         slots: slots
             .into_iter()
             .map(|s| SlotRow {
-                skill: skill_name(state, ctx.lang, &s.skill),
+                skill: rules.skill_name(&s.skill, ctx.lang),
                 when: format!("{} – {}", local(zone, s.starts_at), local(zone, s.ends_at)),
                 capacity: s.capacity,
                 booked: s.booked,

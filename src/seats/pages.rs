@@ -178,7 +178,7 @@ async fn calendar(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse 
             .iter()
             .map(|s| {
                 (
-                    name(&ctx, &s.name_en, &s.name_zh),
+                    s.name(ctx.lang).to_owned(),
                     format!("¥{}", yuan(s.price_per_seat_hour_fen)),
                     s.seats_per_hour,
                 )
@@ -445,7 +445,7 @@ fn book_page(
         skills: rules
             .skills
             .iter()
-            .map(|s| (s.id.clone(), name(ctx, &s.name_en, &s.name_zh)))
+            .map(|s| (s.id.clone(), s.name(ctx.lang).to_owned()))
             .collect(),
         start_hours,
         end_hours,
@@ -1047,14 +1047,14 @@ async fn admin_seats(
         };
     let skill_name = rules
         .skill(&skill)
-        .map(|s| name(&ctx, &s.name_en, &s.name_zh))
+        .map(|s| s.name(ctx.lang).to_owned())
         .unwrap_or_else(|| skill.clone());
     let page = AdminSeats {
         version: rules.version.clone(),
         skills: rules
             .skills
             .iter()
-            .map(|s| (s.id.clone(), name(&ctx, &s.name_en, &s.name_zh)))
+            .map(|s| (s.id.clone(), s.name(ctx.lang).to_owned()))
             .collect(),
         heat_caption: t_with(
             ctx.lang,

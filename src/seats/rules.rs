@@ -76,6 +76,21 @@ impl Ruleset {
         self.skills.iter().find(|s| s.id == id)
     }
 
+    /// A skill's name in `locale`; its id if the rules no longer list it (old records).
+    pub fn skill_name(&self, id: &str, locale: crate::accounts::model::Locale) -> String {
+        self.skill(id)
+            .map(|s| s.name(locale).to_owned())
+            .unwrap_or_else(|| id.to_owned())
+    }
+
+    /// Every skill as (id, name in `locale`), in file order: for pickers and filters.
+    pub fn skill_names(&self, locale: crate::accounts::model::Locale) -> Vec<(String, String)> {
+        self.skills
+            .iter()
+            .map(|s| (s.id.clone(), s.name(locale).to_owned()))
+            .collect()
+    }
+
     /// The peak period a local date falls in; `None` means off-peak.
     pub fn period_on(&self, d: NaiveDate) -> Option<&PeakPeriod> {
         self.periods.iter().find(|p| p.contains(d))
@@ -121,6 +136,15 @@ pub struct Skill {
     pub seats_per_hour: u32,
     /// Base price of one seat for one hour, > 0, in fen.
     pub price_per_seat_hour_fen: i64,
+}
+
+impl Skill {
+    pub fn name(&self, locale: crate::accounts::model::Locale) -> &str {
+        match locale {
+            crate::accounts::model::Locale::ZhCn => &self.name_zh,
+            crate::accounts::model::Locale::En => &self.name_en,
+        }
+    }
 }
 
 /// A named peak with its own multiplier and booking dates, from `periods.toml`.
