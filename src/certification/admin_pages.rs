@@ -2,6 +2,7 @@
 //! record with suspend and reinstate, and the exam tracks with their question banks. Times
 //! are shown in the admin's own time zone.
 
+use actix_web::cookie::Cookie;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use askama::Template;
@@ -17,12 +18,15 @@ use super::pool::{self, PoolFilter, PoolQuery, SortKey};
 use super::profile::{DAYS, LANGUAGES};
 use super::service;
 use crate::accounts::model::{AccountId, AgentStatus, Role};
+use crate::accounts::service::AccountView;
+use crate::auth::Caller;
 use crate::error::{AppError, FieldError};
 use crate::state::AppState;
 use crate::web::api::PageQuery;
 use crate::web::i18n::t_with;
 use crate::web::pages::{
-    PageCtx, badge, check_csrf, error_page, page_session, redirect, render, url_escape,
+    PageCtx, badge, check_csrf, error_page, form_session, page_session, redirect, render,
+    url_escape,
 };
 
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -41,30 +45,77 @@ const POOL_PAGE: i64 = 50;
 /// Questions per page of a bank.
 const QUESTION_PAGE: i64 = 20;
 
-struct AdminSession {
-    ctx: PageCtx,
-    id: AccountId,
-    zone: Tz,
+/// A signed-in admin on a page: the page context, who they are, their time zone, and the
+/// session cookies to set when a form post renewed an expired access cookie.
+pub(super) struct AdminSession {
+    pub(super) ctx: PageCtx,
+    pub(super) id: AccountId,
+    pub(super) zone: Tz,
+    cookies: Vec<Cookie<'static>>,
 }
 
-async fn admin_session(state: &AppState, req: &HttpRequest) -> Result<AdminSession, HttpResponse> {
-    let (caller, account) = page_session(state, req).await?;
-    let ctx = PageCtx::new(req, Some(badge(&account)));
-    if caller.role != Role::Admin {
-        return Err(error_page(&ctx, AppError::Forbidden { code: "wrong_role" }));
+impl AdminSession {
+    /// Admins only: anyone else gets the forbidden page.
+    fn new(
+        req: &HttpRequest,
+        caller: Caller,
+        account: &AccountView,
+        cookies: Vec<Cookie<'static>>,
+    ) -> Option<Self> {
+        let ctx = PageCtx::new(req, Some(badge(account)));
+        let zone = account
+            .time_zone
+            .parse::<Tz>()
+            .unwrap_or(chrono_tz::Asia::Shanghai);
+        (caller.role == Role::Admin).then_some(AdminSession {
+            ctx,
+            id: caller.id,
+            zone,
+            cookies,
+        })
     }
-    let zone = account
-        .time_zone
-        .parse::<Tz>()
-        .unwrap_or(chrono_tz::Asia::Shanghai);
-    Ok(AdminSession {
-        ctx,
-        id: caller.id,
-        zone,
-    })
+
+    /// Sets the renewed session cookies, if any, on `res`.
+    pub(super) fn finish(&self, mut res: HttpResponse) -> HttpResponse {
+        for cookie in &self.cookies {
+            let _ = res.add_cookie(cookie);
+        }
+        res
+    }
 }
 
-fn local(t: DateTime<Utc>, zone: Tz) -> String {
+pub(super) async fn admin_session(
+    state: &AppState,
+    req: &HttpRequest,
+) -> Result<AdminSession, HttpResponse> {
+    let (caller, account) = page_session(state, req).await?;
+    AdminSession::new(req, caller, &account, Vec::new()).ok_or_else(|| forbidden(req, &account))
+}
+
+fn forbidden(req: &HttpRequest, account: &AccountView) -> HttpResponse {
+    let ctx = PageCtx::new(req, Some(badge(account)));
+    error_page(&ctx, AppError::Forbidden { code: "wrong_role" })
+}
+
+/// For a form post that may have taken longer than an access token lives (reading a
+/// trial): an expired access cookie is renewed in place, and the CSRF token is checked.
+pub(super) async fn admin_form(
+    state: &AppState,
+    req: &HttpRequest,
+    back: &str,
+    csrf_token: &str,
+) -> Result<AdminSession, HttpResponse> {
+    let (caller, account, cookies) = form_session(state, req, back).await?;
+    let Some(session) = AdminSession::new(req, caller, &account, cookies) else {
+        return Err(forbidden(req, &account));
+    };
+    if let Err(e) = check_csrf(req, csrf_token) {
+        return Err(session.finish(error_page(&session.ctx, e)));
+    }
+    Ok(session)
+}
+
+pub(super) fn local(t: DateTime<Utc>, zone: Tz) -> String {
     t.with_timezone(&zone).format("%Y-%m-%d %H:%M").to_string()
 }
 
@@ -89,7 +140,7 @@ fn query_string(pairs: &[(&str, String)]) -> String {
         .join("&")
 }
 
-fn field_list(errors: &[FieldError]) -> Vec<(String, String)> {
+pub(super) fn field_list(errors: &[FieldError]) -> Vec<(String, String)> {
     errors
         .iter()
         .map(|e| (e.field.clone(), format!("{}: {}", e.field, e.message)))

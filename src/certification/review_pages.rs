@@ -4,25 +4,21 @@
 
 use std::collections::HashMap;
 
-use actix_web::cookie::Cookie;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use askama::Template;
 use chrono::{NaiveDateTime, TimeZone as _, Utc};
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use super::admin_pages::{admin_form, admin_session, field_list, local};
 use super::reviews::{self, ExamReviewRequest, ExamReviewView, ReviewQueueItem, ScenarioMark};
 use super::trial::{MAX_MARK, Mark};
 use super::trials::{self, SlotRequest, TrialReviewRequest, TrialReviewView};
-use crate::accounts::model::{Role, TimeZone};
-use crate::accounts::service::AccountView;
 use crate::error::{AppError, FieldError};
 use crate::state::AppState;
 use crate::web::i18n::t_with;
-use crate::web::pages::{
-    PageCtx, badge, check_csrf, error_page, form_session, page_session, redirect, render,
-    url_escape,
-};
+use crate::web::pages::{PageCtx, error_page, redirect, render, url_escape};
+use chrono_tz::Tz;
 
 /// Hours within which submitted work should be reviewed; older items are flagged.
 pub const REVIEW_SLA_HOURS: i64 = 48;
@@ -35,50 +31,6 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(score_trial_page)
         .service(slots_page)
         .service(create_slot_page);
-}
-
-async fn admin_page(
-    state: &AppState,
-    req: &HttpRequest,
-) -> Result<(PageCtx, AccountView), HttpResponse> {
-    let (caller, account) = page_session(state, req).await?;
-    let ctx = PageCtx::new(req, Some(badge(&account)));
-    if caller.role != Role::Admin {
-        return Err(error_page(&ctx, AppError::Forbidden { code: "wrong_role" }));
-    }
-    Ok((ctx, account))
-}
-
-/// A signed-in admin posting a form (renewing an expired access cookie on the spot, since
-/// reading a trial takes longer than a token lives), with the CSRF token checked.
-async fn admin_form(
-    state: &AppState,
-    req: &HttpRequest,
-    back: &str,
-    form: &HashMap<String, String>,
-) -> Result<(PageCtx, AccountView, Vec<Cookie<'static>>), HttpResponse> {
-    let (caller, account, cookies) = form_session(state, req, back).await?;
-    let ctx = PageCtx::new(req, Some(badge(&account)));
-    if caller.role != Role::Admin {
-        return Err(error_page(&ctx, AppError::Forbidden { code: "wrong_role" }));
-    }
-    let token = form.get("csrf_token").map(String::as_str).unwrap_or("");
-    if let Err(e) = check_csrf(req, token) {
-        return Err(error_page(&ctx, e));
-    }
-    Ok((ctx, account, cookies))
-}
-
-fn with_cookies(mut res: HttpResponse, cookies: Vec<Cookie<'static>>) -> HttpResponse {
-    for c in cookies {
-        let _ = res.add_cookie(&c);
-    }
-    res
-}
-
-fn local(zone: &str, t: chrono::DateTime<Utc>) -> String {
-    let zone = TimeZone::parse(zone).unwrap_or_default().0;
-    t.with_timezone(&zone).format("%Y-%m-%d %H:%M").to_string()
 }
 
 // ---------------------------------------------------------------------------------------
@@ -121,7 +73,7 @@ const QUEUE_PAGE: i64 = 25;
 fn queue_rows(
     state: &AppState,
     ctx: &PageCtx,
-    zone: &str,
+    zone: Tz,
     items: Vec<ReviewQueueItem>,
     kind: &str,
 ) -> Vec<QueueRow> {
@@ -132,7 +84,7 @@ fn queue_rows(
             href: format!("/admin/reviews/{kind}/{}", i.id),
             agent: i.agent_name,
             skill: rules.skill_name(&i.skill, ctx.lang),
-            submitted: local(zone, i.submitted_at),
+            submitted: local(i.submitted_at, zone),
             waiting: t_with(
                 ctx.lang,
                 "reviews.hours",
@@ -168,10 +120,11 @@ async fn queue_page(
     req: HttpRequest,
     q: web::Query<QueueQuery>,
 ) -> HttpResponse {
-    let (ctx, account) = match admin_page(&state, &req).await {
+    let admin = match admin_session(&state, &req).await {
         Ok(s) => s,
         Err(res) => return res,
     };
+    let ctx = &admin.ctx;
     let q = q.into_inner();
     let skill = q.skill.clone().filter(|s| !s.is_empty());
     let decode = |c: &Option<String>| -> Result<Option<String>, AppError> {
@@ -184,13 +137,13 @@ async fn queue_page(
     };
     let (exam_cursor, trial_cursor) = match (decode(&q.exam_cursor), decode(&q.trial_cursor)) {
         (Ok(a), Ok(b)) => (a, b),
-        (Err(e), _) | (_, Err(e)) => return error_page(&ctx, e),
+        (Err(e), _) | (_, Err(e)) => return error_page(ctx, e),
     };
     let exams = reviews::queue(&state, skill.clone(), exam_cursor, QUEUE_PAGE + 1).await;
     let trials = trials::review_queue(&state, skill.clone(), trial_cursor, QUEUE_PAGE + 1).await;
     let (mut exams, mut trials) = match (exams, trials) {
         (Ok(a), Ok(b)) => (a, b),
-        (Err(e), _) | (_, Err(e)) => return error_page(&ctx, e),
+        (Err(e), _) | (_, Err(e)) => return error_page(ctx, e),
     };
     let skill_q = skill.clone().unwrap_or_default();
     let exams_next = (exams.len() as i64 > QUEUE_PAGE).then(|| {
@@ -207,24 +160,24 @@ async fn queue_page(
         _ => None,
     };
     let page = QueuePage {
-        ctx: &ctx,
+        ctx,
         notice,
         skills: state.rules().skill_names(ctx.lang),
         skill: skill_q,
-        exams: queue_rows(&state, &ctx, &account.time_zone, exams, "exams"),
+        exams: queue_rows(&state, ctx, admin.zone, exams, "exams"),
         exams_next,
-        trials: queue_rows(&state, &ctx, &account.time_zone, trials, "trials"),
+        trials: queue_rows(&state, ctx, admin.zone, trials, "trials"),
         trials_next,
         zone_note: t_with(
             ctx.lang,
             "reviews.zone_note",
             &[
-                ("zone", &account.time_zone),
+                ("zone", admin.zone.name()),
                 ("hours", &REVIEW_SLA_HOURS.to_string()),
             ],
         ),
     };
-    render(&ctx, &page, StatusCode::OK)
+    render(ctx, &page, StatusCode::OK)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -274,7 +227,7 @@ impl ExamPage<'_> {
 fn exam_page(
     state: &AppState,
     ctx: &PageCtx,
-    zone: &str,
+    zone: Tz,
     view: &ExamReviewView,
     errors: Vec<(String, String)>,
     posted: HashMap<usize, (String, String)>,
@@ -286,7 +239,7 @@ fn exam_page(
         skill: state.rules().skill_name(&view.skill, ctx.lang),
         submitted: view
             .submitted_at
-            .map(|t| local(zone, t))
+            .map(|t| local(t, zone))
             .unwrap_or_default(),
         errors,
         posted,
@@ -303,29 +256,23 @@ async fn exam_review_page(
     req: HttpRequest,
     path: web::Path<String>,
 ) -> HttpResponse {
-    let (ctx, account) = match admin_page(&state, &req).await {
+    let admin = match admin_session(&state, &req).await {
         Ok(s) => s,
         Err(res) => return res,
     };
+    let ctx = &admin.ctx;
     match reviews::get(&state, path.into_inner()).await {
         Ok(view) => exam_page(
             &state,
-            &ctx,
-            &account.time_zone,
+            ctx,
+            admin.zone,
             &view,
             Vec::new(),
             HashMap::new(),
             StatusCode::OK,
         ),
-        Err(e) => error_page(&ctx, e),
+        Err(e) => error_page(ctx, e),
     }
-}
-
-fn field_messages(errors: &[FieldError]) -> Vec<(String, String)> {
-    errors
-        .iter()
-        .map(|e| (e.field.clone(), e.message.clone()))
-        .collect()
 }
 
 /// Saves the marks of an attempt's written answers.
@@ -340,13 +287,15 @@ async fn mark_exam_page(
     let id = path.into_inner();
     let back = format!("/admin/reviews/exams/{id}");
     let form = form.into_inner();
-    let (ctx, account, cookies) = match admin_form(&state, &req, &back, &form).await {
+    let token = form.get("csrf_token").map(String::as_str).unwrap_or("");
+    let admin = match admin_form(&state, &req, &back, token).await {
         Ok(s) => s,
         Err(res) => return res,
     };
+    let ctx = &admin.ctx;
     let view = match reviews::get(&state, id.clone()).await {
         Ok(v) => v,
-        Err(e) => return error_page(&ctx, e),
+        Err(e) => return error_page(ctx, e),
     };
     let mut posted = HashMap::new();
     let mut marks = Vec::new();
@@ -379,27 +328,24 @@ async fn mark_exam_page(
         }
     }
     let result = if unreadable.is_empty() {
-        reviews::review(&state, account.id.clone(), id, ExamReviewRequest { marks })
+        reviews::review(&state, admin.id.clone(), id, ExamReviewRequest { marks })
             .await
             .map(|_| ())
     } else {
         Err(AppError::Validation(unreadable))
     };
     match result {
-        Ok(()) => with_cookies(redirect("/admin/reviews?done=exam"), cookies),
-        Err(AppError::Validation(errors)) => with_cookies(
-            exam_page(
-                &state,
-                &ctx,
-                &account.time_zone,
-                &view,
-                field_messages(&errors),
-                posted,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            ),
-            cookies,
-        ),
-        Err(e) => with_cookies(error_page(&ctx, e), cookies),
+        Ok(()) => admin.finish(redirect("/admin/reviews?done=exam")),
+        Err(AppError::Validation(errors)) => admin.finish(exam_page(
+            &state,
+            ctx,
+            admin.zone,
+            &view,
+            field_list(&errors),
+            posted,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )),
+        Err(e) => admin.finish(error_page(ctx, e)),
     }
 }
 
@@ -447,7 +393,7 @@ struct TrialPage<'a> {
 fn trial_page(
     state: &AppState,
     ctx: &PageCtx,
-    zone: &str,
+    zone: Tz,
     view: &TrialReviewView,
     posted: Option<&HashMap<String, String>>,
     errors: Vec<(String, String)>,
@@ -510,8 +456,8 @@ fn trial_page(
         skill: state.rules().skill_name(&view.trial.skill, ctx.lang),
         slot: format!(
             "{} – {}",
-            local(zone, view.trial.starts_at),
-            local(zone, view.trial.ends_at)
+            local(view.trial.starts_at, zone),
+            local(view.trial.ends_at, zone)
         ),
         chats,
         median_seconds: sorted.get(sorted.len() / 2).copied(),
@@ -535,21 +481,22 @@ async fn trial_review_page(
     req: HttpRequest,
     path: web::Path<String>,
 ) -> HttpResponse {
-    let (ctx, account) = match admin_page(&state, &req).await {
+    let admin = match admin_session(&state, &req).await {
         Ok(s) => s,
         Err(res) => return res,
     };
+    let ctx = &admin.ctx;
     match trials::review_get(&state, path.into_inner()).await {
         Ok(view) => trial_page(
             &state,
-            &ctx,
-            &account.time_zone,
+            ctx,
+            admin.zone,
             &view,
             None,
             Vec::new(),
             StatusCode::OK,
         ),
-        Err(e) => error_page(&ctx, e),
+        Err(e) => error_page(ctx, e),
     }
 }
 
@@ -565,13 +512,15 @@ async fn score_trial_page(
     let id = path.into_inner();
     let back = format!("/admin/reviews/trials/{id}");
     let form = form.into_inner();
-    let (ctx, account, cookies) = match admin_form(&state, &req, &back, &form).await {
+    let token = form.get("csrf_token").map(String::as_str).unwrap_or("");
+    let admin = match admin_form(&state, &req, &back, token).await {
         Ok(s) => s,
         Err(res) => return res,
     };
+    let ctx = &admin.ctx;
     let view = match trials::review_get(&state, id.clone()).await {
         Ok(v) => v,
-        Err(e) => return error_page(&ctx, e),
+        Err(e) => return error_page(ctx, e),
     };
     let mut marks = Vec::new();
     let mut unmarked = Vec::new();
@@ -600,27 +549,24 @@ async fn score_trial_page(
             marks,
             feedback: form.get("feedback").cloned().unwrap_or_default(),
         };
-        trials::review(&state, account.id.clone(), id, req)
+        trials::review(&state, admin.id.clone(), id, req)
             .await
             .map(|_| ())
     } else {
         Err(AppError::Validation(unmarked))
     };
     match result {
-        Ok(()) => with_cookies(redirect("/admin/reviews?done=trial"), cookies),
-        Err(AppError::Validation(errors)) => with_cookies(
-            trial_page(
-                &state,
-                &ctx,
-                &account.time_zone,
-                &view,
-                Some(&form),
-                field_messages(&errors),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            ),
-            cookies,
-        ),
-        Err(e) => with_cookies(error_page(&ctx, e), cookies),
+        Ok(()) => admin.finish(redirect("/admin/reviews?done=trial")),
+        Err(AppError::Validation(errors)) => admin.finish(trial_page(
+            &state,
+            ctx,
+            admin.zone,
+            &view,
+            Some(&form),
+            field_list(&errors),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )),
+        Err(e) => admin.finish(error_page(ctx, e)),
     }
 }
 
@@ -658,7 +604,7 @@ struct SlotsQuery {
 async fn slots_response(
     state: &AppState,
     ctx: &PageCtx,
-    zone: &str,
+    zone: Tz,
     notice: Option<String>,
     errors: Vec<(String, String)>,
     form: Option<&HashMap<String, String>>,
@@ -682,12 +628,12 @@ async fn slots_response(
             .into_iter()
             .map(|s| SlotRow {
                 skill: rules.skill_name(&s.skill, ctx.lang),
-                when: format!("{} – {}", local(zone, s.starts_at), local(zone, s.ends_at)),
+                when: format!("{} – {}", local(s.starts_at, zone), local(s.ends_at, zone)),
                 capacity: s.capacity,
                 booked: s.booked,
             })
             .collect(),
-        zone: zone.to_owned(),
+        zone: zone.name().to_owned(),
         form_skill: get("skill", ""),
         form_start: get("starts_at", ""),
         form_minutes: get("minutes", "120"),
@@ -704,18 +650,19 @@ async fn slots_page(
     req: HttpRequest,
     q: web::Query<SlotsQuery>,
 ) -> HttpResponse {
-    let (ctx, account) = match admin_page(&state, &req).await {
+    let admin = match admin_session(&state, &req).await {
         Ok(s) => s,
         Err(res) => return res,
     };
+    let ctx = &admin.ctx;
     let notice = q
         .created
         .as_ref()
         .map(|_| ctx.t("slots.created").into_owned());
     slots_response(
         &state,
-        &ctx,
-        &account.time_zone,
+        ctx,
+        admin.zone,
         notice,
         Vec::new(),
         None,
@@ -725,9 +672,8 @@ async fn slots_page(
 }
 
 /// A local date and time typed in `zone` (`2026-12-01T09:30`), as UTC.
-fn parse_local(raw: &str, zone: &str) -> Option<chrono::DateTime<Utc>> {
+fn parse_local(raw: &str, zone: Tz) -> Option<chrono::DateTime<Utc>> {
     let naive = NaiveDateTime::parse_from_str(raw.trim(), "%Y-%m-%dT%H:%M").ok()?;
-    let zone = TimeZone::parse(zone).unwrap_or_default().0;
     zone.from_local_datetime(&naive)
         .earliest()
         .map(|t| t.with_timezone(&Utc))
@@ -742,14 +688,15 @@ async fn create_slot_page(
     form: web::Form<HashMap<String, String>>,
 ) -> HttpResponse {
     let form = form.into_inner();
-    let (ctx, account, cookies) = match admin_form(&state, &req, "/admin/trial-slots", &form).await
-    {
+    let token = form.get("csrf_token").map(String::as_str).unwrap_or("");
+    let admin = match admin_form(&state, &req, "/admin/trial-slots", token).await {
         Ok(s) => s,
         Err(res) => return res,
     };
+    let ctx = &admin.ctx;
     let get = |k: &str| form.get(k).map(|v| v.trim().to_owned()).unwrap_or_default();
     let mut errors = Vec::new();
-    let starts = parse_local(&get("starts_at"), &account.time_zone);
+    let starts = parse_local(&get("starts_at"), admin.zone);
     if starts.is_none() {
         errors.push(FieldError::new(
             "starts_at",
@@ -784,28 +731,27 @@ async fn create_slot_page(
                 ends_at: starts + chrono::Duration::minutes(minutes),
                 capacity,
             };
-            trials::create_slot(&state, account.id.clone(), req)
+            trials::create_slot(&state, admin.id.clone(), req)
                 .await
                 .map(|_| ())
         }
         _ => Err(AppError::Validation(errors)),
     };
     match result {
-        Ok(()) => with_cookies(redirect("/admin/trial-slots?created=1"), cookies),
-        Err(AppError::Validation(errors)) => with_cookies(
+        Ok(()) => admin.finish(redirect("/admin/trial-slots?created=1")),
+        Err(AppError::Validation(errors)) => admin.finish(
             slots_response(
                 &state,
-                &ctx,
-                &account.time_zone,
+                ctx,
+                admin.zone,
                 None,
-                field_messages(&errors),
+                field_list(&errors),
                 Some(&form),
                 StatusCode::UNPROCESSABLE_ENTITY,
             )
             .await,
-            cookies,
         ),
-        Err(e) => with_cookies(error_page(&ctx, e), cookies),
+        Err(e) => admin.finish(error_page(ctx, e)),
     }
 }
 
@@ -815,9 +761,9 @@ mod tests {
 
     #[test]
     fn local_times_are_read_in_the_admins_zone() {
-        let t = parse_local("2026-12-01T09:30", "Asia/Shanghai").unwrap();
+        let t = parse_local("2026-12-01T09:30", chrono_tz::Asia::Shanghai).unwrap();
         assert_eq!(t.to_rfc3339(), "2026-12-01T01:30:00+00:00");
-        assert!(parse_local("tomorrow", "Asia/Shanghai").is_none());
-        assert!(parse_local("", "Asia/Shanghai").is_none());
+        assert!(parse_local("tomorrow", chrono_tz::Asia::Shanghai).is_none());
+        assert!(parse_local("", chrono_tz::Asia::Shanghai).is_none());
     }
 }
