@@ -574,6 +574,7 @@ mod tests {
                 name_zh: "通用".into(),
                 seats_per_hour: 200,
                 price_per_seat_hour_fen: 3500,
+                agent_hourly_fen: 2400,
             }],
             periods: vec![
                 PeakPeriod {
@@ -642,6 +643,7 @@ mod tests {
                     },
                 ],
             },
+            shifts: Default::default(),
         }
     }
 

@@ -29,13 +29,15 @@ pub const SKILLS_FILE: &str = "skills.toml";
 pub const PERIODS_FILE: &str = "periods.toml";
 pub const PRICING_FILE: &str = "pricing.toml";
 pub const CANCELLATION_FILE: &str = "cancellation.toml";
+pub const SHIFTS_FILE: &str = "shifts.toml";
 
 /// Every file of a ruleset, sorted by name: the order in which they are hashed.
-pub const RULE_FILES: [&str; 5] = [
+pub const RULE_FILES: [&str; 6] = [
     CANCELLATION_FILE,
     MARKET_FILE,
     PERIODS_FILE,
     PRICING_FILE,
+    SHIFTS_FILE,
     SKILLS_FILE,
 ];
 
@@ -69,6 +71,7 @@ pub struct Ruleset {
     pub periods: Vec<PeakPeriod>,
     pub pricing: Pricing,
     pub cancellation: CancellationPolicy,
+    pub shifts: ShiftRules,
 }
 
 impl Ruleset {
@@ -136,6 +139,9 @@ pub struct Skill {
     pub seats_per_hour: u32,
     /// Base price of one seat for one hour, > 0, in fen.
     pub price_per_seat_hour_fen: i64,
+    /// What an agent earns for an hour of this skill at quality multiplier 1.0, in fen;
+    /// never more than the seat price, so the platform never pays more than it charges.
+    pub agent_hourly_fen: i64,
 }
 
 impl Skill {
@@ -143,6 +149,61 @@ impl Skill {
         match locale {
             crate::accounts::model::Locale::ZhCn => &self.name_zh,
             crate::accounts::model::Locale::En => &self.name_en,
+        }
+    }
+}
+
+/// How agents claim, leave and attend shifts, from `shifts.toml`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShiftRules {
+    /// Hours after a booking is confirmed during which only agents with early access (who
+    /// served the merchant's previous booking, or in the top quality band) may claim.
+    pub early_access_hours: u32,
+    /// Quality score (0-100) from which an agent is in the top band.
+    pub early_access_min_quality: u32,
+    pub max_hours_per_day: u32,
+    pub max_hours_per_week: u32,
+    pub min_rest_hours: u32,
+    /// Releasing at least this many hours before the start is free; later is "late".
+    pub free_release_hours: u32,
+    /// Check-in opens this many minutes before the start.
+    pub check_in_opens_minutes: u32,
+    /// A claimed shift not checked in this many minutes after its start is a no-show.
+    pub no_show_grace_minutes: u32,
+    /// Swaps close this many hours before the start.
+    pub swap_cutoff_hours: u32,
+    /// Reminder mail this many hours before the start.
+    pub reminder_hours: u32,
+    /// Added to the pay of a shift reopened after a no-show, in fen.
+    pub urgent_bonus_fen: i64,
+}
+
+/// The values the shipped `shifts.toml` states, for tests and examples.
+impl Default for ShiftRules {
+    fn default() -> Self {
+        ShiftRules {
+            early_access_hours: 24,
+            early_access_min_quality: 90,
+            max_hours_per_day: 10,
+            max_hours_per_week: 48,
+            min_rest_hours: 8,
+            free_release_hours: 24,
+            check_in_opens_minutes: 30,
+            no_show_grace_minutes: 10,
+            swap_cutoff_hours: 2,
+            reminder_hours: 2,
+            urgent_bonus_fen: 3000,
+        }
+    }
+}
+
+impl ShiftRules {
+    pub fn claim_limits(&self) -> crate::shifts::claim::Limits {
+        crate::shifts::claim::Limits {
+            max_hours_per_day: self.max_hours_per_day,
+            max_hours_per_week: self.max_hours_per_week,
+            min_rest_hours: self.min_rest_hours,
+            early_access_hours: self.early_access_hours,
         }
     }
 }
@@ -330,9 +391,16 @@ pub fn load_dir(dir: &Path) -> Result<Ruleset, RulesErrors> {
     let periods = load_file(&files, &mut errors, PERIODS_FILE, load_periods);
     let pricing = load_file(&files, &mut errors, PRICING_FILE, load_pricing);
     let cancellation = load_file(&files, &mut errors, CANCELLATION_FILE, load_cancellation);
+    let shifts = load_file(&files, &mut errors, SHIFTS_FILE, load_shifts);
 
-    if let (Some(market), Some(skills), Some(periods), Some(pricing), Some(cancellation)) =
-        (market, skills, periods, pricing, cancellation)
+    if let (
+        Some(market),
+        Some(skills),
+        Some(periods),
+        Some(pricing),
+        Some(cancellation),
+        Some(shifts),
+    ) = (market, skills, periods, pricing, cancellation, shifts)
         && errors.is_empty()
     {
         let digest = hex::encode(hasher.finalize());
@@ -343,6 +411,7 @@ pub fn load_dir(dir: &Path) -> Result<Ruleset, RulesErrors> {
             periods,
             pricing,
             cancellation,
+            shifts,
         });
     }
     errors.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
@@ -688,6 +757,7 @@ struct RawSkill {
     name_zh: Spanned<String>,
     seats_per_hour: Spanned<i64>,
     price_per_seat_hour_fen: Spanned<i64>,
+    agent_hourly_fen: Spanned<i64>,
 }
 
 fn load_skills(r: &mut Report<'_>) -> Option<Vec<Skill>> {
@@ -728,8 +798,32 @@ fn load_skills(r: &mut Report<'_>) -> Option<Vec<Skill>> {
             1,
             i64::MAX,
         );
-        if let (Some(id), Some(name_en), Some(name_zh), Some(seats_per_hour), Some(price)) =
-            (id, name_en, name_zh, seats_per_hour, price)
+        let agent_hourly = r.int(
+            &format!("{label} `agent_hourly_fen`"),
+            &s.agent_hourly_fen,
+            1,
+            i64::MAX,
+        );
+        if let (Some(price), Some(pay)) = (price, agent_hourly)
+            && pay > price
+        {
+            r.at(
+                s.agent_hourly_fen.span(),
+                format!(
+                    "{label} `agent_hourly_fen` ({pay}) must not exceed \
+                     `price_per_seat_hour_fen` ({price}): agents would cost more than the seat"
+                ),
+            );
+        }
+        if let (
+            Some(id),
+            Some(name_en),
+            Some(name_zh),
+            Some(seats_per_hour),
+            Some(price),
+            Some(agent_hourly_fen),
+        ) = (id, name_en, name_zh, seats_per_hour, price, agent_hourly)
+            && agent_hourly_fen <= price
         {
             skills.push(Skill {
                 id,
@@ -737,10 +831,82 @@ fn load_skills(r: &mut Report<'_>) -> Option<Vec<Skill>> {
                 name_zh,
                 seats_per_hour,
                 price_per_seat_hour_fen: price,
+                agent_hourly_fen,
             });
         }
     }
     Some(skills)
+}
+
+// ----- shifts.toml -----
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawShifts {
+    early_access_hours: Spanned<i64>,
+    early_access_min_quality: Spanned<i64>,
+    max_hours_per_day: Spanned<i64>,
+    max_hours_per_week: Spanned<i64>,
+    min_rest_hours: Spanned<i64>,
+    free_release_hours: Spanned<i64>,
+    check_in_opens_minutes: Spanned<i64>,
+    no_show_grace_minutes: Spanned<i64>,
+    swap_cutoff_hours: Spanned<i64>,
+    reminder_hours: Spanned<i64>,
+    urgent_bonus_fen: Spanned<i64>,
+}
+
+fn load_shifts(r: &mut Report<'_>) -> Option<ShiftRules> {
+    let doc = r.document()?;
+    let span = doc.span();
+    let raw: RawShifts = r.de(Spanned::new(span, DeValue::Table(doc.into_inner())))?;
+    let early_access_hours = r.int("`early_access_hours`", &raw.early_access_hours, 0, 24 * 14);
+    let early_access_min_quality = r.int(
+        "`early_access_min_quality`",
+        &raw.early_access_min_quality,
+        0,
+        100,
+    );
+    let per_day: Option<u32> = r.int("`max_hours_per_day`", &raw.max_hours_per_day, 1, 24);
+    let per_week: Option<u32> = r.int("`max_hours_per_week`", &raw.max_hours_per_week, 1, 168);
+    if let (Some(day), Some(week)) = (per_day, per_week)
+        && week < day
+    {
+        r.at(
+            raw.max_hours_per_week.span(),
+            format!("`max_hours_per_week` ({week}) must be at least `max_hours_per_day` ({day})"),
+        );
+    }
+    let min_rest_hours = r.int("`min_rest_hours`", &raw.min_rest_hours, 0, 23);
+    let free_release_hours = r.int("`free_release_hours`", &raw.free_release_hours, 0, 24 * 30);
+    let check_in_opens_minutes = r.int(
+        "`check_in_opens_minutes`",
+        &raw.check_in_opens_minutes,
+        0,
+        240,
+    );
+    let no_show_grace_minutes = r.int(
+        "`no_show_grace_minutes`",
+        &raw.no_show_grace_minutes,
+        1,
+        120,
+    );
+    let swap_cutoff_hours = r.int("`swap_cutoff_hours`", &raw.swap_cutoff_hours, 0, 24 * 7);
+    let reminder_hours = r.int("`reminder_hours`", &raw.reminder_hours, 1, 48);
+    let urgent_bonus_fen = r.int("`urgent_bonus_fen`", &raw.urgent_bonus_fen, 0, 1_000_000);
+    Some(ShiftRules {
+        early_access_hours: early_access_hours?,
+        early_access_min_quality: early_access_min_quality?,
+        max_hours_per_day: per_day?,
+        max_hours_per_week: per_week?,
+        min_rest_hours: min_rest_hours?,
+        free_release_hours: free_release_hours?,
+        check_in_opens_minutes: check_in_opens_minutes?,
+        no_show_grace_minutes: no_show_grace_minutes?,
+        swap_cutoff_hours: swap_cutoff_hours?,
+        reminder_hours: reminder_hours?,
+        urgent_bonus_fen: urgent_bonus_fen?,
+    })
 }
 
 // ----- periods.toml -----
@@ -1147,6 +1313,7 @@ name_en = "General"
 name_zh = "通用客服"
 seats_per_hour = 200
 price_per_seat_hour_fen = 3500
+agent_hourly_fen = 2400
 
 [[skill]]
 id = "cosmetics"
@@ -1154,6 +1321,20 @@ name_en = "Cosmetics"
 name_zh = "美妆"
 seats_per_hour = 40
 price_per_seat_hour_fen = 6000
+agent_hourly_fen = 3600
+"#;
+
+    const SHIFTS: &str = r#"early_access_hours = 24
+early_access_min_quality = 90
+max_hours_per_day = 10
+max_hours_per_week = 48
+min_rest_hours = 8
+free_release_hours = 24
+check_in_opens_minutes = 30
+no_show_grace_minutes = 10
+swap_cutoff_hours = 2
+reminder_hours = 2
+urgent_bonus_fen = 3000
 "#;
 
     const PERIODS: &str = r#"[[period]]
@@ -1220,6 +1401,7 @@ multiplier_bp = 14000
             (PERIODS_FILE, PERIODS.to_owned()),
             (PRICING_FILE, PRICING.to_owned()),
             (CANCELLATION_FILE, CANCELLATION.to_owned()),
+            (SHIFTS_FILE, SHIFTS.to_owned()),
         ])
     }
 
@@ -1477,7 +1659,7 @@ multiplier_bp = 14000
         ]);
         assert_has(&errors, PERIODS_FILE, Some(10), "");
         assert_has(&errors, PRICING_FILE, Some(7), "");
-        assert_has(&errors, SKILLS_FILE, Some(12), "must be above 0");
+        assert_has(&errors, SKILLS_FILE, Some(13), "must be above 0");
         // Sorted by file and line.
         let mut sorted = errors.clone();
         sorted.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
@@ -1535,7 +1717,7 @@ multiplier_bp = 14000
             Some(5),
             "unknown field `seat_per_hour`",
         );
-        assert_has(&errors, SKILLS_FILE, Some(13), "must be above 0");
+        assert_has(&errors, SKILLS_FILE, Some(14), "must be above 0");
     }
 
     #[test]
@@ -1716,7 +1898,7 @@ multiplier_bp = 14000
         assert_has(
             &errors,
             SKILLS_FILE,
-            Some(13),
+            Some(14),
             "skill `cosmetics`: `price_per_seat_hour_fen` must be above 0 (got 0)",
         );
     }
@@ -1741,13 +1923,13 @@ multiplier_bp = 14000
         assert_has(
             &errors,
             SKILLS_FILE,
-            Some(9),
+            Some(10),
             "duplicate skill id `general` (first on line 2)",
         );
         assert_has(
             &errors,
             SKILLS_FILE,
-            Some(11),
+            Some(12),
             "`name_zh` must not be empty",
         );
 
@@ -1951,6 +2133,106 @@ multiplier_bp = 14000
         );
         let errors = errors_of(&[(PRICING_FILE, "discount_bp = 300", "discount_bp = -5")]);
         assert_has(&errors, PRICING_FILE, Some(3), "must not be negative");
+    }
+
+    #[test]
+    fn agents_never_cost_more_than_the_seat() {
+        let errors = errors_of(&[(
+            SKILLS_FILE,
+            "agent_hourly_fen = 3600",
+            "agent_hourly_fen = 6001",
+        )]);
+        assert_has(
+            &errors,
+            SKILLS_FILE,
+            Some(15),
+            "skill `cosmetics`: `agent_hourly_fen` (6001) must not exceed `price_per_seat_hour_fen` (6000)",
+        );
+        let errors = errors_of(&[(SKILLS_FILE, "agent_hourly_fen = 2400\n", "")]);
+        assert_has(
+            &errors,
+            SKILLS_FILE,
+            Some(1),
+            "missing field `agent_hourly_fen`",
+        );
+    }
+
+    // ----- shifts.toml -----
+
+    #[test]
+    fn shift_rules_load_into_claim_limits() {
+        let rules = load_edited(&[]).unwrap();
+        assert_eq!(rules.shifts, ShiftRules::default());
+        let shipped = load_dir(&shipped_dir()).unwrap();
+        assert_eq!(
+            shipped.shifts,
+            ShiftRules::default(),
+            "the shipped file states the defaults"
+        );
+        let limits = rules.shifts.claim_limits();
+        assert_eq!(
+            (
+                limits.max_hours_per_day,
+                limits.max_hours_per_week,
+                limits.min_rest_hours,
+                limits.early_access_hours
+            ),
+            (10, 48, 8, 24)
+        );
+    }
+
+    #[test]
+    fn shift_rules_are_checked_with_their_lines() {
+        let errors = errors_of(&[
+            (
+                SHIFTS_FILE,
+                "max_hours_per_week = 48",
+                "max_hours_per_week = 6",
+            ),
+            (SHIFTS_FILE, "min_rest_hours = 8", "min_rest_hours = 24"),
+            (
+                SHIFTS_FILE,
+                "no_show_grace_minutes = 10",
+                "no_show_grace_minutes = 0",
+            ),
+            (
+                SHIFTS_FILE,
+                "urgent_bonus_fen = 3000",
+                "urgent_bonus_fen = -1",
+            ),
+        ]);
+        assert_has(
+            &errors,
+            SHIFTS_FILE,
+            Some(4),
+            "`max_hours_per_week` (6) must be at least `max_hours_per_day` (10)",
+        );
+        assert_has(
+            &errors,
+            SHIFTS_FILE,
+            Some(5),
+            "`min_rest_hours` must be at most 23 (got 24)",
+        );
+        assert_has(
+            &errors,
+            SHIFTS_FILE,
+            Some(8),
+            "`no_show_grace_minutes` must be above 0 (got 0)",
+        );
+        assert_has(
+            &errors,
+            SHIFTS_FILE,
+            Some(11),
+            "`urgent_bonus_fen` must not be negative (got -1)",
+        );
+        assert_eq!(errors.len(), 4, "{}", RulesErrors(errors.clone()));
+
+        let errors = errors_of(&[(
+            SHIFTS_FILE,
+            "reminder_hours = 2",
+            "reminder_hours = 2\nremind = 1",
+        )]);
+        assert_has(&errors, SHIFTS_FILE, Some(11), "unknown field `remind`");
     }
 
     // ----- cancellation.toml -----

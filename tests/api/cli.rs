@@ -44,11 +44,13 @@ fn rules_check_prints_every_problem_and_fails() {
         "periods.toml",
         "pricing.toml",
         "cancellation.toml",
+        "shifts.toml",
     ] {
         let text = std::fs::read_to_string(shipped.join(name)).unwrap();
         let text = match name {
             "market.toml" => text.replace("block_hours = 4", "block_hours = 5"),
             "skills.toml" => text.replace("seats_per_hour = 200", "seats_per_hour = 0"),
+            "shifts.toml" => text.replace("max_hours_per_week = 48", "max_hours_per_week = 8"),
             _ => text,
         };
         std::fs::write(rules.join(name), text).unwrap();
@@ -68,7 +70,8 @@ fn rules_check_prints_every_problem_and_fails() {
         "rules/pricing.toml: missing file",
         "rules/skills.toml:",
         "`seats_per_hour` must be above 0",
-        "error: 3 problem(s) in the seat rules in rules",
+        "rules/shifts.toml:16: `max_hours_per_week` (8) must be at least `max_hours_per_day` (10)",
+        "error: 4 problem(s) in the seat rules in rules",
     ] {
         assert!(stderr.contains(needle), "{needle:?} not in:\n{stderr}");
     }

@@ -241,11 +241,15 @@ pub fn write_fixture_rules(dir: &std::path::Path) {
         ),
         (
             "skills.toml",
-            "[[skill]]\nid = \"general\"\nname_en = \"General\"\nname_zh = \"通用\"\nseats_per_hour = 50\nprice_per_seat_hour_fen = 3500\n\n[[skill]]\nid = \"pre_sale\"\nname_en = \"Pre-sale\"\nname_zh = \"售前\"\nseats_per_hour = 200\nprice_per_seat_hour_fen = 4000\n".to_owned(),
+            "[[skill]]\nid = \"general\"\nname_en = \"General\"\nname_zh = \"通用\"\nseats_per_hour = 50\nprice_per_seat_hour_fen = 3500\nagent_hourly_fen = 2400\n\n[[skill]]\nid = \"pre_sale\"\nname_en = \"Pre-sale\"\nname_zh = \"售前\"\nseats_per_hour = 200\nprice_per_seat_hour_fen = 4000\nagent_hourly_fen = 2800\n".to_owned(),
         ),
         (
             "pricing.toml",
             "[[volume_tier]]\nmin_seat_hours = 500\ndiscount_bp = 300\n\n[[volume_tier]]\nmin_seat_hours = 2000\ndiscount_bp = 600\n\n[early_bird]\nmin_days_before_start = 45\ndiscount_bp = 500\n".to_owned(),
+        ),
+        (
+            "shifts.toml",
+            "early_access_hours = 24\nearly_access_min_quality = 90\nmax_hours_per_day = 10\nmax_hours_per_week = 48\nmin_rest_hours = 8\nfree_release_hours = 24\ncheck_in_opens_minutes = 30\nno_show_grace_minutes = 10\nswap_cutoff_hours = 2\nreminder_hours = 2\nurgent_bonus_fen = 3000\n".to_owned(),
         ),
         (
             "cancellation.toml",
