@@ -4,3 +4,4 @@
 
 pub mod adherence;
 pub mod claim;
+pub mod ics;
