@@ -3,5 +3,6 @@
 //! calendar export; the limits will be read from `seat-rules/`.
 
 pub mod adherence;
+pub mod assign;
 pub mod claim;
 pub mod ics;
