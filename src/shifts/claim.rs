@@ -25,7 +25,7 @@ impl Block {
     }
 
     /// Minutes of this block inside `[from, to)`.
-    fn minutes_within(&self, from: NaiveDateTime, to: NaiveDateTime) -> i64 {
+    pub fn minutes_within(&self, from: NaiveDateTime, to: NaiveDateTime) -> i64 {
         let (s, e) = (self.start.max(from), self.end.min(to));
         (e - s).num_minutes().max(0)
     }
@@ -95,7 +95,7 @@ impl Refusal {
     }
 }
 
-fn local_midnight(zone: Tz, day: NaiveDate) -> NaiveDateTime {
+pub(crate) fn local_midnight(zone: Tz, day: NaiveDate) -> NaiveDateTime {
     // Midnight may not exist (a DST jump at 00:00): take the first instant of the day.
     let start = day.and_hms_opt(0, 0, 0).unwrap_or_default();
     zone.from_local_datetime(&start)
@@ -108,7 +108,7 @@ fn local_midnight(zone: Tz, day: NaiveDate) -> NaiveDateTime {
         .unwrap_or(start)
 }
 
-fn local_date(zone: Tz, t: NaiveDateTime) -> NaiveDate {
+pub(crate) fn local_date(zone: Tz, t: NaiveDateTime) -> NaiveDate {
     DateTime::<Utc>::from_naive_utc_and_offset(t, Utc)
         .with_timezone(&zone)
         .date_naive()

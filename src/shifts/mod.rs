@@ -1,4 +1,8 @@
 //! Shifts: the job board where certified agents claim the seats merchants booked (issue 5,
-//! in progress). So far the pure claim rules; the limits will be read from `seat-rules/`.
+//! in progress). So far the pure rules: claiming, auto-assignment, adherence and the
+//! calendar export; the limits will be read from `seat-rules/`.
 
+pub mod adherence;
+pub mod assign;
 pub mod claim;
+pub mod ics;
