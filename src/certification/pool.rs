@@ -475,6 +475,16 @@ macro_rules! quality {
     };
 }
 
+/// The quality score early access and auto-assignment go by (see [`quality!`]).
+pub fn quality_of(conn: &mut DbConn, agent: &AccountId) -> QueryResult<Option<i32>> {
+    Ok(agents::table
+        .find(agent)
+        .select(quality!())
+        .first::<Option<i32>>(conn)
+        .optional()?
+        .flatten())
+}
+
 type Candidate = (
     String,
     String,

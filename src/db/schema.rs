@@ -39,6 +39,9 @@ diesel::table! {
         max_concurrent_chats -> Integer,
         accessibility -> Text,
         left_reason -> Nullable<Text>,
+        auto_assign -> Bool,
+        urgent_alerts -> Bool,
+        calendar_token -> Nullable<Text>,
     }
 }
 
@@ -90,6 +93,7 @@ diesel::table! {
         last_error -> Nullable<Text>,
         created_at -> Timestamp,
         sent_at -> Nullable<Timestamp>,
+        attachments -> Text,
     }
 }
 
@@ -173,6 +177,26 @@ diesel::table! {
         agent_id -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        urgent_bonus_fen -> BigInt,
+        swap_offered_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    shift_assignments (id) {
+        id -> Text,
+        shift_id -> Text,
+        agent_id -> Text,
+        merchant_id -> Text,
+        booking_id -> Text,
+        via -> Text,
+        starts_at -> Timestamp,
+        ends_at -> Timestamp,
+        claimed_at -> Timestamp,
+        checked_in_at -> Nullable<Timestamp>,
+        checked_out_at -> Nullable<Timestamp>,
+        ended_at -> Nullable<Timestamp>,
+        outcome -> Nullable<Text>,
     }
 }
 
@@ -276,6 +300,8 @@ diesel::table! {
 diesel::joinable!(accounts -> merchants (merchant_id));
 diesel::joinable!(bookings -> merchants (merchant_id));
 diesel::joinable!(shifts -> bookings (booking_id));
+diesel::joinable!(shifts -> merchants (merchant_id));
+diesel::joinable!(shift_assignments -> shifts (shift_id));
 diesel::joinable!(agents -> accounts (account_id));
 diesel::joinable!(refresh_tokens -> accounts (account_id));
 diesel::joinable!(email_tokens -> accounts (account_id));
@@ -293,6 +319,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     seat_inventory,
     bookings,
     shifts,
+    shift_assignments,
     notifications_sent,
     exam_tracks,
     exam_questions,

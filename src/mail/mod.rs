@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use lettre::message::header::ContentType;
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
@@ -44,6 +45,23 @@ pub struct OutgoingMail {
     pub subject: String,
     pub text: String,
     pub html: String,
+    pub attachments: Vec<Attachment>,
+}
+
+/// A file sent with a mail (a shift's calendar entry).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Attachment {
+    pub filename: String,
+    /// E.g. `text/calendar; method=REQUEST; charset=UTF-8`.
+    pub content_type: String,
+    pub content: String,
+}
+
+impl OutgoingMail {
+    pub fn with_attachment(mut self, attachment: Attachment) -> Self {
+        self.attachments.push(attachment);
+        self
+    }
 }
 
 impl Mailer {
@@ -84,16 +102,27 @@ impl Mailer {
         (Mailer::Memory(store.clone()), store)
     }
 
-    /// Builds a multipart (plain text + HTML) message; subjects and bodies are UTF-8.
+    /// Builds a multipart (plain text + HTML) message, wrapped with its attachments when it
+    /// has any; subjects and bodies are UTF-8.
     pub fn build(from: &Mailbox, mail: &OutgoingMail) -> anyhow::Result<Message> {
+        let body = MultiPart::alternative_plain_html(mail.text.clone(), mail.html.clone());
+        let body = if mail.attachments.is_empty() {
+            body
+        } else {
+            let mut mixed = MultiPart::mixed().multipart(body);
+            for a in &mail.attachments {
+                mixed = mixed.singlepart(
+                    lettre::message::Attachment::new(a.filename.clone())
+                        .body(a.content.clone(), ContentType::parse(&a.content_type)?),
+                );
+            }
+            mixed
+        };
         Ok(Message::builder()
             .from(from.clone())
             .to(mail.to.parse()?)
             .subject(mail.subject.clone())
-            .multipart(MultiPart::alternative_plain_html(
-                mail.text.clone(),
-                mail.html.clone(),
-            ))?)
+            .multipart(body)?)
     }
 
     pub async fn send(&self, message: Message) -> anyhow::Result<()> {

@@ -24,6 +24,8 @@ pub struct OutboxRow {
     pub last_error: Option<String>,
     pub created_at: NaiveDateTime,
     pub sent_at: Option<NaiveDateTime>,
+    /// JSON list of [`super::Attachment`].
+    pub attachments: String,
 }
 
 #[derive(Insertable)]
@@ -38,6 +40,7 @@ struct NewOutboxRow<'a> {
     attempts: i32,
     next_attempt_at: NaiveDateTime,
     created_at: NaiveDateTime,
+    attachments: &'a str,
 }
 
 /// What admins see of a queued mail (never the body: it may hold one-time links).
@@ -74,6 +77,8 @@ impl From<OutboxRow> for OutboxEntry {
 /// Queues a mail; call inside the transaction of the change that causes it.
 pub fn enqueue(conn: &mut DbConn, mail: &OutgoingMail, now: NaiveDateTime) -> QueryResult<String> {
     let id = new_id();
+    let attachments = serde_json::to_string(&mail.attachments)
+        .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
     diesel::insert_into(outbox::table)
         .values(NewOutboxRow {
             id: &id,
@@ -85,6 +90,7 @@ pub fn enqueue(conn: &mut DbConn, mail: &OutgoingMail, now: NaiveDateTime) -> Qu
             attempts: 0,
             next_attempt_at: now,
             created_at: now,
+            attachments: &attachments,
         })
         .execute(conn)?;
     Ok(id)

@@ -107,6 +107,7 @@ impl OutboxSender {
             subject: row.subject.clone(),
             text: row.body_text.clone(),
             html: row.body_html.clone(),
+            attachments: serde_json::from_str(&row.attachments).unwrap_or_default(),
         };
         let result = match Mailer::build(&self.from, &mail) {
             Ok(message) => self.mailer.send(message).await,

@@ -65,6 +65,8 @@ pub enum MailKind {
         skill: String,
         link: String,
     },
+    /// Something happened to one of the agent's shifts.
+    Shift(ShiftMail),
     CertificationExpiring {
         skill: String,
         /// Local date and time of expiry.
@@ -72,6 +74,49 @@ pub enum MailKind {
         days: i64,
         link: String,
     },
+}
+
+/// A shift mail: what happened, the shift, and where to see it.
+#[derive(Debug, Clone)]
+pub struct ShiftMail {
+    pub notice: ShiftNotice,
+    pub merchant: String,
+    /// The skill's name in the recipient's language.
+    pub skill: String,
+    /// Local start and end, with the zone's name.
+    pub when: String,
+    /// The pay estimate, e.g. `¥96.00`.
+    pub pay: String,
+    pub bonus: Option<String>,
+    pub link: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShiftNotice {
+    Claimed,
+    Assigned,
+    SwappedIn,
+    SwappedOut,
+    Reminder,
+    Released { late: bool },
+    NoShow,
+    Urgent,
+}
+
+impl ShiftNotice {
+    fn key(self) -> &'static str {
+        match self {
+            ShiftNotice::Claimed => "claimed",
+            ShiftNotice::Assigned => "assigned",
+            ShiftNotice::SwappedIn => "swapped_in",
+            ShiftNotice::SwappedOut => "swapped_out",
+            ShiftNotice::Reminder => "reminder",
+            ShiftNotice::Released { late: false } => "released",
+            ShiftNotice::Released { late: true } => "released_late",
+            ShiftNotice::NoShow => "no_show",
+            ShiftNotice::Urgent => "urgent",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -355,6 +400,27 @@ pub fn render(
                 link.as_str(),
             )),
         ),
+        MailKind::Shift(m) => {
+            let key = m.notice.key();
+            let args = [
+                ("merchant", m.merchant.as_str()),
+                ("skill", m.skill.as_str()),
+                ("when", m.when.as_str()),
+                ("pay", m.pay.as_str()),
+            ];
+            let mut p = vec![
+                t_with(l, &format!("mail.shift.{key}.body"), &args),
+                t_with(l, "mail.shift.facts", &args),
+            ];
+            if let Some(bonus) = &m.bonus {
+                p.push(t_with(l, "mail.shift.bonus", &[("bonus", bonus)]));
+            }
+            (
+                t_with(l, &format!("mail.shift.{key}.subject"), &args),
+                p,
+                Some((t(l, "mail.shift.action").into_owned(), m.link.as_str())),
+            )
+        }
     };
     let greeting = t_with(l, "mail.greeting", &[("name", name)]);
     let footer = t(l, "mail.footer");
@@ -380,6 +446,7 @@ pub fn render(
         subject,
         text,
         html,
+        attachments: Vec::new(),
     })
 }
 

@@ -409,6 +409,22 @@ pub fn cancel_shifts(
         .select(shifts::agent_id)
         .distinct()
         .load(conn)?;
+    // Their holdings end as cancelled (never against their reliability), one lifecycle
+    // event per shift taken from them.
+    for (_, shift) in crate::shifts::store::cancel_assignments_of_booking(conn, booking, now)? {
+        crate::audit::record_lifecycle(
+            conn,
+            crate::audit::LifecycleEvent {
+                entity_type: "shift",
+                entity_id: &shift,
+                from_state: Some("claimed"),
+                to_state: "cancelled",
+                actor: None,
+                reason: Some("booking_cancelled"),
+            },
+            now,
+        )?;
+    }
     diesel::update(
         shifts::table
             .filter(shifts::booking_id.eq(booking))

@@ -6,3 +6,8 @@ pub mod adherence;
 pub mod assign;
 pub mod claim;
 pub mod ics;
+pub mod jobs;
+pub mod prefs;
+pub mod routes;
+pub mod service;
+pub mod store;

@@ -20,6 +20,7 @@ use utoipa::{Modify, OpenApi};
         (name = "seats", description = "Seat rules, staffing estimates, quotes and bookings"),
         (name = "agents", description = "Agent profiles and the agent lifecycle"),
         (name = "exams", description = "Taking exams"),
+        (name = "shifts", description = "The job board, claiming and attending shifts, the swap board"),
         (name = "admin", description = "Platform administration"),
         (name = "operations", description = "Health and metrics"),
         (name = "pages", description = "Server-rendered HTML pages"),

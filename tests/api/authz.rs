@@ -519,11 +519,109 @@ fn rules(app: &TestApp, cast: &Cast) -> Vec<Rule> {
             body: None,
             expect: admin_only(200),
         },
+        Rule {
+            method: "GET",
+            documented: "/api/shifts/open",
+            path: "/api/shifts/open".into(),
+            body: None,
+            expect: agent_only(200),
+        },
+        Rule {
+            method: "GET",
+            documented: "/api/shifts/mine",
+            path: "/api/shifts/mine".into(),
+            body: None,
+            expect: agent_only(200),
+        },
+        Rule {
+            method: "GET",
+            documented: "/api/shifts/swaps",
+            path: "/api/shifts/swaps".into(),
+            body: None,
+            expect: agent_only(200),
+        },
+        Rule {
+            method: "POST",
+            documented: "/api/shifts/{shift_id}/claim",
+            path: "/api/shifts/00000000-0000-7000-8000-000000000000/claim".into(),
+            body: None,
+            expect: agent_only(404),
+        },
+        Rule {
+            method: "POST",
+            documented: "/api/shifts/{shift_id}/release",
+            path: "/api/shifts/00000000-0000-7000-8000-000000000000/release".into(),
+            body: None,
+            expect: agent_only(404),
+        },
+        Rule {
+            method: "POST",
+            documented: "/api/shifts/{shift_id}/check-in",
+            path: "/api/shifts/00000000-0000-7000-8000-000000000000/check-in".into(),
+            body: None,
+            expect: agent_only(404),
+        },
+        Rule {
+            method: "POST",
+            documented: "/api/shifts/{shift_id}/check-out",
+            path: "/api/shifts/00000000-0000-7000-8000-000000000000/check-out".into(),
+            body: None,
+            expect: agent_only(404),
+        },
+        Rule {
+            method: "POST",
+            documented: "/api/shifts/{shift_id}/swap",
+            path: "/api/shifts/00000000-0000-7000-8000-000000000000/swap".into(),
+            body: None,
+            expect: agent_only(404),
+        },
+        Rule {
+            method: "POST",
+            documented: "/api/shifts/{shift_id}/take",
+            path: "/api/shifts/00000000-0000-7000-8000-000000000000/take".into(),
+            body: None,
+            expect: agent_only(404),
+        },
+        Rule {
+            method: "DELETE",
+            documented: "/api/shifts/{shift_id}/swap",
+            path: "/api/shifts/00000000-0000-7000-8000-000000000000/swap".into(),
+            body: None,
+            expect: agent_only(404),
+        },
+        Rule {
+            method: "GET",
+            documented: "/api/agents/me/shift-preferences",
+            path: "/api/agents/me/shift-preferences".into(),
+            body: None,
+            expect: agent_only(200),
+        },
+        Rule {
+            method: "PUT",
+            documented: "/api/agents/me/shift-preferences",
+            path: "/api/agents/me/shift-preferences".into(),
+            body: Some(json!({"auto_assign": true, "urgent_alerts": false})),
+            expect: agent_only(200),
+        },
+        Rule {
+            method: "GET",
+            documented: "/api/agents/me/calendar",
+            path: "/api/agents/me/calendar".into(),
+            body: None,
+            expect: agent_only(200),
+        },
+        Rule {
+            method: "POST",
+            documented: "/api/agents/me/calendar/rotate",
+            path: "/api/agents/me/calendar/rotate".into(),
+            body: None,
+            expect: agent_only(200),
+        },
     ]
 }
 
 /// Endpoints anyone may call (they authenticate by their body, or not at all).
-const PUBLIC: [(&str, &str); 15] = [
+const PUBLIC: [(&str, &str); 16] = [
     ("GET", "/api/seat-rules"),
     ("POST", "/api/estimates/staffing"),
     ("POST", "/api/quotes"),
@@ -539,6 +637,8 @@ const PUBLIC: [(&str, &str); 15] = [
     ("GET", "/metrics"),
     ("GET", "/static/app.css"),
     ("GET", "/static/app.js"),
+    // The secret in the URL is the credential (calendar apps cannot sign in).
+    ("GET", "/calendar/{token}.ics"),
 ];
 
 async fn cast(app: &TestApp) -> Cast {
@@ -620,6 +720,7 @@ both_backends! {
                 let mut req = match rule.method {
                     "GET" => app.api.get(app.url(&rule.path)),
                     "PUT" => app.api.put(app.url(&rule.path)),
+                    "DELETE" => app.api.delete(app.url(&rule.path)),
                     _ => app.api.post(app.url(&rule.path)),
                 };
                 if let Some(token) = cast.token(who) {

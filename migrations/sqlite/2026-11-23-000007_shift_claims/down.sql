@@ -1,0 +1,10 @@
+DROP INDEX agents_calendar_token_idx;
+ALTER TABLE agents DROP COLUMN calendar_token;
+ALTER TABLE agents DROP COLUMN urgent_alerts;
+ALTER TABLE agents DROP COLUMN auto_assign;
+ALTER TABLE outbox DROP COLUMN attachments;
+DROP TABLE shift_assignments;
+DROP INDEX shifts_merchant_idx;
+DROP INDEX shifts_agent_idx;
+ALTER TABLE shifts DROP COLUMN swap_offered_at;
+ALTER TABLE shifts DROP COLUMN urgent_bonus_fen;
