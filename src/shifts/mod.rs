@@ -4,10 +4,13 @@
 
 pub mod adherence;
 pub mod assign;
+pub mod autofill;
 pub mod claim;
 pub mod ics;
 pub mod jobs;
 pub mod prefs;
 pub mod routes;
 pub mod service;
+pub mod staffing;
+pub mod staffing_routes;
 pub mod store;

@@ -21,6 +21,7 @@ mod review_pages;
 mod seat_pages;
 mod seats;
 mod shifts;
+mod staffing;
 mod talent_pool;
 mod trial_pages;
 mod trials;
