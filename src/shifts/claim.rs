@@ -139,6 +139,23 @@ fn days_touched(zone: Tz, shift: &Block) -> Vec<(NaiveDateTime, NaiveDateTime)> 
     days
 }
 
+/// Whether an agent gets early access to a new booking's shifts: they served the merchant's
+/// previous booking (shops keep "their" agents), or they are in the top quality band *and*
+/// keep their commitments (adherence over the last 30 days not below `at_risk_bp`; no
+/// history yet is no mark against them), so that reliability earns the head start as well
+/// as quality.
+pub fn early_access(
+    served_previous: bool,
+    quality: Option<i32>,
+    min_quality: u32,
+    adherence_bp: Option<u16>,
+    at_risk_bp: u16,
+) -> bool {
+    let top_band = quality.is_some_and(|q| i64::from(q) >= i64::from(min_quality));
+    let reliable = adherence_bp.is_none_or(|a| a >= at_risk_bp);
+    served_previous || (top_band && reliable)
+}
+
 /// Whether `agent` may claim `shift` of a booking confirmed at `confirmed_at`, at `now`.
 pub fn check_claim(
     shift: &Block,
@@ -239,6 +256,28 @@ mod tests {
 
     fn now() -> NaiveDateTime {
         block(3, 0, 1).start
+    }
+
+    #[test]
+    fn early_access_rewards_continuity_or_quality_with_reliability() {
+        assert!(
+            early_access(true, None, 90, Some(0), 9_000),
+            "served before"
+        );
+        assert!(
+            early_access(false, Some(95), 90, None, 9_000),
+            "top band, no history yet"
+        );
+        assert!(early_access(false, Some(90), 90, Some(9_000), 9_000));
+        assert!(
+            !early_access(false, Some(95), 90, Some(8_999), 9_000),
+            "unreliable"
+        );
+        assert!(
+            !early_access(false, Some(89), 90, Some(10_000), 9_000),
+            "below the band"
+        );
+        assert!(!early_access(false, None, 90, None, 9_000));
     }
 
     #[test]

@@ -310,10 +310,18 @@ fn check(
             )?;
     let early_window_open =
         now < confirmed_at + Duration::hours(rules.shifts.early_access_hours.into());
-    let early_access = early_window_open
-        && (store::served_previous_booking(conn, agent, &shift.merchant_id, &shift.booking_id)?
-            || crate::certification::pool::quality_of(conn, agent)?
-                .is_some_and(|q| q >= rules.shifts.early_access_min_quality as i32));
+    let early_access = early_window_open && {
+        let served =
+            store::served_previous_booking(conn, agent, &shift.merchant_id, &shift.booking_id)?;
+        served
+            || claim::early_access(
+                served,
+                crate::certification::pool::quality_of(conn, agent)?,
+                rules.shifts.early_access_min_quality,
+                super::staffing::recent_adherence(conn, agent, now)?.ratio_bp,
+                super::staffing::AT_RISK_BP,
+            )
+    };
     let blocks = store::committed_blocks(conn, agent, now, Some(&shift.id))?;
     let facts = AgentFacts {
         suspended: matches!(status, AgentStatus::Suspended | AgentStatus::Left),

@@ -201,6 +201,36 @@ fn parse_month(raw: &str) -> Result<NaiveDate, AppError> {
     })
 }
 
+/// Adherence over the 30 days before `now` (for early access).
+pub fn recent_adherence(
+    conn: &mut DbConn,
+    agent: &AccountId,
+    now: NaiveDateTime,
+) -> QueryResult<Adherence> {
+    let rows = holdings(conn, agent, now - Duration::days(30), now)?;
+    Ok(adherence_of(&rows))
+}
+
+fn holdings(
+    conn: &mut DbConn,
+    agent: &AccountId,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> QueryResult<Vec<HoldingRow>> {
+    shift_assignments::table
+        .filter(shift_assignments::agent_id.eq(agent.as_str()))
+        .filter(shift_assignments::starts_at.ge(from))
+        .filter(shift_assignments::starts_at.lt(to))
+        .select((
+            shift_assignments::starts_at,
+            shift_assignments::ends_at,
+            shift_assignments::outcome,
+            shift_assignments::checked_in_at,
+            shift_assignments::checked_out_at,
+        ))
+        .load(conn)
+}
+
 pub async fn adherence_for(
     state: &AppState,
     agent: AccountId,
@@ -220,18 +250,12 @@ pub async fn adherence_for(
             let next = first
                 .checked_add_months(chrono::Months::new(1))
                 .ok_or_else(|| AppError::field("month", "invalid_month", "out of range"))?;
-            let rows: Vec<HoldingRow> = shift_assignments::table
-                .filter(shift_assignments::agent_id.eq(agent.as_str()))
-                .filter(shift_assignments::starts_at.ge(local_midnight(zone, first)))
-                .filter(shift_assignments::starts_at.lt(local_midnight(zone, next)))
-                .select((
-                    shift_assignments::starts_at,
-                    shift_assignments::ends_at,
-                    shift_assignments::outcome,
-                    shift_assignments::checked_in_at,
-                    shift_assignments::checked_out_at,
-                ))
-                .load(conn)?;
+            let rows = holdings(
+                conn,
+                &agent,
+                local_midnight(zone, first),
+                local_midnight(zone, next),
+            )?;
             let a = adherence_of(&rows);
             Ok(AdherenceView {
                 agent_id: agent.0.clone(),

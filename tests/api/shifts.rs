@@ -325,11 +325,17 @@ both_backends! {
         let shop = app.merchant("Tea House").await;
         let (_, shift) = booked(&app, &shop, "general", 5, (8, 12), 1).await;
         past_early_access(&app);
-        let agents: Vec<Session> = futures_util::future::join_all((0..100).map(|i| {
-            let app = &app;
-            async move { app.agent(&format!("Agent {i}")).await }
-        }))
-        .await;
+        // Signed up a few at a time (password hashing is slow on purpose); the race is the
+        // claims below.
+        use futures_util::StreamExt;
+        let agents: Vec<Session> = futures_util::stream::iter(0..100)
+            .map(|i| {
+                let app = &app;
+                async move { app.agent(&format!("Agent {i}")).await }
+            })
+            .buffer_unordered(4)
+            .collect()
+            .await;
         let ids: Vec<String> = agents.iter().map(|a| a.id()).collect();
         let now = app.clock.now();
         app.with_db(move |c| {
@@ -580,6 +586,22 @@ both_backends! {
         assert_ne!(rotated["url"], url.as_str());
         let res = app.api.get(app.url(&format!("/calendar/{path}"))).send().await.unwrap();
         assert_eq!(res.status(), 404);
+    }
+
+    async fn agents_are_reminded_two_hours_before_once(app) {
+        let shop = app.merchant("Tea House").await;
+        let (_, shifts) = booked(&app, &shop, "general", 5, (8, 12), 1).await;
+        past_early_access(&app);
+        let agent = certified(&app, "Wang Fang", "general").await;
+        json_of(claim(&app, &agent, &shifts[0]).await).await;
+        let start = shift_start(&app, &shifts[0]).await;
+        clock_to(&app, start - Duration::minutes(110));
+        let mail = app.smtp.wait_for(&agent.email, "Your shift starts soon").await;
+        assert!(mail.text.contains("Tea House"), "{}", mail.text);
+        clock_to(&app, start - Duration::minutes(60));
+        tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+        let reminders = app.smtp.all().iter().filter(|m| m.subject.starts_with("Your shift starts soon")).count();
+        assert_eq!(reminders, 1);
     }
 
     async fn early_access_goes_to_the_merchants_previous_agents(app) {
