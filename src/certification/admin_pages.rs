@@ -47,10 +47,10 @@ const QUESTION_PAGE: i64 = 20;
 
 /// A signed-in admin on a page: the page context, who they are, their time zone, and the
 /// session cookies to set when a form post renewed an expired access cookie.
-pub(super) struct AdminSession {
-    pub(super) ctx: PageCtx,
-    pub(super) id: AccountId,
-    pub(super) zone: Tz,
+pub(crate) struct AdminSession {
+    pub(crate) ctx: PageCtx,
+    pub(crate) id: AccountId,
+    pub(crate) zone: Tz,
     cookies: Vec<Cookie<'static>>,
 }
 
@@ -76,7 +76,7 @@ impl AdminSession {
     }
 
     /// Sets the renewed session cookies, if any, on `res`.
-    pub(super) fn finish(&self, mut res: HttpResponse) -> HttpResponse {
+    pub(crate) fn finish(&self, mut res: HttpResponse) -> HttpResponse {
         for cookie in &self.cookies {
             let _ = res.add_cookie(cookie);
         }
@@ -84,7 +84,7 @@ impl AdminSession {
     }
 }
 
-pub(super) async fn admin_session(
+pub(crate) async fn admin_session(
     state: &AppState,
     req: &HttpRequest,
 ) -> Result<AdminSession, HttpResponse> {
@@ -99,7 +99,7 @@ fn forbidden(req: &HttpRequest, account: &AccountView) -> HttpResponse {
 
 /// For a form post that may have taken longer than an access token lives (reading a
 /// trial): an expired access cookie is renewed in place, and the CSRF token is checked.
-pub(super) async fn admin_form(
+pub(crate) async fn admin_form(
     state: &AppState,
     req: &HttpRequest,
     back: &str,
@@ -140,7 +140,7 @@ fn query_string(pairs: &[(&str, String)]) -> String {
         .join("&")
 }
 
-pub(super) fn field_list(errors: &[FieldError]) -> Vec<(String, String)> {
+pub(crate) fn field_list(errors: &[FieldError]) -> Vec<(String, String)> {
     errors
         .iter()
         .map(|e| (e.field.clone(), format!("{}: {}", e.field, e.message)))

@@ -462,7 +462,7 @@ fn book_page(
 }
 
 /// The shop session of a page, or where to send the browser.
-async fn shop_session(
+pub(crate) async fn shop_session(
     state: &AppState,
     req: &HttpRequest,
 ) -> Result<(PageCtx, Actor), HttpResponse> {

@@ -12,5 +12,6 @@ pub mod prefs;
 pub mod routes;
 pub mod service;
 pub mod staffing;
+pub mod staffing_pages;
 pub mod staffing_routes;
 pub mod store;

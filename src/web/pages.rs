@@ -88,6 +88,11 @@ impl PageCtx {
         t(self.lang, key)
     }
 
+    /// For templates, which pass arguments by (double) reference.
+    pub fn t_with<'b, A: AsRef<[(&'b str, &'b str)]>>(&self, key: &str, args: A) -> String {
+        crate::web::i18n::t_with(self.lang, key, args.as_ref())
+    }
+
     pub fn lang_code(&self) -> &'static str {
         self.lang.as_str()
     }

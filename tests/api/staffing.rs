@@ -223,3 +223,63 @@ both_backends! {
         problem(app.get_as("/api/admin/agents/00000000-0000-7000-8000-000000000000/adherence", &admin.access).await, 404, "not_found").await;
     }
 }
+
+async fn page(b: &reqwest::Client, app: &TestApp, path: &str) -> (u16, String) {
+    let res = b.get(app.url(path)).send().await.unwrap();
+    (res.status().as_u16(), res.text().await.unwrap())
+}
+
+both_backends! {
+    async fn staffing_pages_show_shops_their_agents_and_admins_the_gaps(app) {
+        let shop = app.merchant("Tea House").await;
+        let rival = app.merchant("Book Nook").await;
+        let admin = app.admin().await;
+        let (booking, _) = booked(&app, &shop, "general", 3, (20, 24), 2).await;
+        let (_, later) = booked(&app, &shop, "general", 4, (8, 12), 1).await;
+        past_early_access(&app);
+        let agent = certified(&app, "Wang Fang", "general").await;
+        always_available(&app, &agent).await;
+        json_of(claim(&app, &agent, &later[0]).await).await;
+
+        let b = crate::helpers::signed_in(&app, &shop.email).await;
+        let (status, html) = page(&b, &app, &format!("/seats/bookings/{booking}/staffing")).await;
+        assert_eq!(status, 200);
+        assert!(html.contains("Staffing of this booking"));
+        assert!(html.contains("<caption>Every shift of this booking"));
+        assert_eq!(html.matches("class=\"gap\"").count(), 2, "both shifts are gaps");
+        assert!(html.contains("Nobody yet"));
+        let (status, html) = page(&b, &app, "/seats/staffing").await;
+        assert_eq!(status, 200);
+        assert!(html.contains("Who is coming"));
+        assert!(html.contains("Unstaffed shifts in the next 14 days"));
+        let other = crate::helpers::signed_in(&app, &rival.email).await;
+        let (status, _) = page(&other, &app, &format!("/seats/bookings/{booking}/staffing")).await;
+        assert_eq!(status, 404, "another shop's booking does not exist for them");
+
+        let a = crate::helpers::signed_in(&app, &admin.email).await;
+        let (status, html) = page(&a, &app, "/admin/shifts").await;
+        assert_eq!(status, 200);
+        assert!(html.contains("Shift coverage"));
+        assert!(html.contains("<td class=\"gap\">"), "gaps are highlighted");
+        assert!(html.contains("No no-shows so far."));
+        let (status, _) = page(&b, &app, "/admin/shifts").await;
+        assert_eq!(status, 403);
+        let (_, html) = page(&a, &app, "/admin/shifts?days=99").await;
+        assert!(html.contains("days must be between 1 and 31"), "bad input is explained");
+
+        // One click fills what it can and says what it left.
+        let csrf = crate::helpers::csrf_of(&html[html.find("/admin/shifts/auto-fill").unwrap() - 200..]);
+        let res = a
+            .post(app.url("/admin/shifts/auto-fill"))
+            .form(&[("csrf_token", csrf.as_str()), ("days", "7")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        let html = res.text().await.unwrap();
+        assert!(html.contains("Assigned 1 of 2 open shifts"), "{html}");
+        assert!(html.contains("every available agent would break a claim rule"));
+        let res = a.post(app.url("/admin/shifts/auto-fill")).form(&[("csrf_token", "forged"), ("days", "7")]).send().await.unwrap();
+        assert_eq!(res.status(), 403);
+    }
+}
