@@ -7,6 +7,7 @@ pub mod assign;
 pub mod claim;
 pub mod ics;
 pub mod jobs;
+pub mod pages;
 pub mod prefs;
 pub mod routes;
 pub mod service;
