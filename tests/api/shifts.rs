@@ -92,7 +92,7 @@ pub(crate) async fn booked(
 }
 
 /// Moves the service past the early-access window of bookings confirmed so far.
-fn past_early_access(app: &TestApp) {
+pub(crate) fn past_early_access(app: &TestApp) {
     app.clock.advance(Duration::hours(25));
 }
 
@@ -146,7 +146,7 @@ async fn outcomes(app: &TestApp, shift: &str) -> Vec<(String, Option<String>)> {
     .await
 }
 
-async fn shift_start(app: &TestApp, id: &str) -> NaiveDateTime {
+pub(crate) async fn shift_start(app: &TestApp, id: &str) -> NaiveDateTime {
     let id = id.to_owned();
     app.with_db(move |c| {
         shifts::table
@@ -159,7 +159,7 @@ async fn shift_start(app: &TestApp, id: &str) -> NaiveDateTime {
 }
 
 /// Sets the service clock to `at` (it only moves forward).
-fn clock_to(app: &TestApp, at: NaiveDateTime) {
+pub(crate) fn clock_to(app: &TestApp, at: NaiveDateTime) {
     let now = app.clock.now();
     assert!(at >= now, "the clock only moves forward");
     app.clock.advance(at - now);
