@@ -178,6 +178,7 @@ impl Application {
                 .configure(crate::certification::routes::configure)
                 .configure(crate::certification::trial_routes::configure)
                 .configure(crate::shifts::routes::configure)
+                .configure(crate::shifts::staffing_routes::configure)
                 .configure(crate::certification::review_pages::configure)
                 .configure(crate::certification::pages::configure)
                 .configure(crate::certification::pool_routes::configure)

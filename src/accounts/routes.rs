@@ -177,7 +177,7 @@ async fn me(
 
 /// Staff may act for their own shop, admins for any; everyone else learns nothing,
 /// not even that the shop exists.
-fn may_see_merchant(caller: &Caller, merchant: &MerchantId) -> Result<(), AppError> {
+pub(crate) fn may_see_merchant(caller: &Caller, merchant: &MerchantId) -> Result<(), AppError> {
     match caller.role {
         Role::Admin => Ok(()),
         Role::MerchantStaff if caller.merchant.as_ref() == Some(merchant) => Ok(()),

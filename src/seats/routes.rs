@@ -31,7 +31,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(get_capacity);
 }
 
-fn actor(caller: Caller) -> Result<Actor, AppError> {
+pub(crate) fn actor(caller: Caller) -> Result<Actor, AppError> {
     match (caller.role, caller.merchant) {
         (Role::Admin, _) => Ok(Actor::Admin { account: caller.id }),
         (Role::MerchantStaff, Some(merchant)) => Ok(Actor::Staff {

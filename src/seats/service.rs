@@ -113,7 +113,7 @@ impl Actor {
     }
 
     /// Another shop's booking is "not found", exactly like a missing one.
-    fn may_touch(&self, row: &BookingRow) -> Result<(), AppError> {
+    pub(crate) fn may_touch(&self, row: &BookingRow) -> Result<(), AppError> {
         match self {
             Actor::Admin { .. } => Ok(()),
             Actor::Staff { merchant, .. } if *merchant == row.merchant_id => Ok(()),

@@ -4,6 +4,7 @@
 
 pub mod adherence;
 pub mod assign;
+pub mod autofill;
 pub mod claim;
 pub mod ics;
 pub mod jobs;
@@ -11,4 +12,6 @@ pub mod pages;
 pub mod prefs;
 pub mod routes;
 pub mod service;
+pub mod staffing;
+pub mod staffing_routes;
 pub mod store;

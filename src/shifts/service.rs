@@ -171,7 +171,7 @@ fn day_window(zone: Tz, day: NaiveDate) -> (NaiveDateTime, NaiveDateTime) {
     )
 }
 
-fn parse_date(field: &str, raw: &str) -> Result<NaiveDate, AppError> {
+pub fn parse_date(field: &str, raw: &str) -> Result<NaiveDate, AppError> {
     raw.trim().parse().map_err(|_| {
         AppError::field(
             field,

@@ -617,6 +617,55 @@ fn rules(app: &TestApp, cast: &Cast) -> Vec<Rule> {
             body: None,
             expect: agent_only(200),
         },
+        Rule {
+            method: "GET",
+            documented: "/api/bookings/{booking_id}/staffing",
+            path: format!("/api/bookings/{}/staffing", cast.bookings[0]),
+            body: None,
+            expect: shop_a_data(200),
+        },
+        Rule {
+            method: "GET",
+            documented: "/api/merchants/{merchant_id}/staffing",
+            path: format!("/api/merchants/{a}/staffing"),
+            body: None,
+            expect: shop_a_data(200),
+        },
+        Rule {
+            method: "GET",
+            documented: "/api/admin/shifts/coverage",
+            path: "/api/admin/shifts/coverage".into(),
+            body: None,
+            expect: admin_only(200),
+        },
+        Rule {
+            method: "GET",
+            documented: "/api/admin/shifts/no-shows",
+            path: "/api/admin/shifts/no-shows".into(),
+            body: None,
+            expect: admin_only(200),
+        },
+        Rule {
+            method: "POST",
+            documented: "/api/admin/shifts/auto-fill",
+            path: "/api/admin/shifts/auto-fill".into(),
+            body: Some(json!({"days": 3})),
+            expect: admin_only(200),
+        },
+        Rule {
+            method: "GET",
+            documented: "/api/agents/me/adherence",
+            path: "/api/agents/me/adherence".into(),
+            body: None,
+            expect: agent_only(200),
+        },
+        Rule {
+            method: "GET",
+            documented: "/api/admin/agents/{agent_id}/adherence",
+            path: format!("/api/admin/agents/{}/adherence", cast.agent.id()),
+            body: None,
+            expect: admin_only(200),
+        },
     ]
 }
 

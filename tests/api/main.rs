@@ -22,6 +22,7 @@ mod seat_pages;
 mod seats;
 mod shift_pages;
 mod shifts;
+mod staffing;
 mod talent_pool;
 mod trial_pages;
 mod trials;

@@ -96,7 +96,7 @@ pub(crate) fn past_early_access(app: &TestApp) {
     app.clock.advance(Duration::hours(25));
 }
 
-async fn claim(app: &TestApp, agent: &Session, shift: &str) -> reqwest::Response {
+pub(crate) async fn claim(app: &TestApp, agent: &Session, shift: &str) -> reqwest::Response {
     app.post_as(
         &format!("/api/shifts/{shift}/claim"),
         &agent.access,
@@ -105,7 +105,12 @@ async fn claim(app: &TestApp, agent: &Session, shift: &str) -> reqwest::Response
     .await
 }
 
-async fn act(app: &TestApp, agent: &Session, shift: &str, action: &str) -> reqwest::Response {
+pub(crate) async fn act(
+    app: &TestApp,
+    agent: &Session,
+    shift: &str,
+    action: &str,
+) -> reqwest::Response {
     app.post_as(
         &format!("/api/shifts/{shift}/{action}"),
         &agent.access,
@@ -114,14 +119,14 @@ async fn act(app: &TestApp, agent: &Session, shift: &str, action: &str) -> reqwe
     .await
 }
 
-async fn json_of(res: reqwest::Response) -> Value {
+pub(crate) async fn json_of(res: reqwest::Response) -> Value {
     let status = res.status();
     let body: Value = res.json().await.unwrap();
     assert!(status.is_success(), "{status}: {body}");
     body
 }
 
-async fn shift_row(app: &TestApp, id: &str) -> (String, Option<String>, i64) {
+pub(crate) async fn shift_row(app: &TestApp, id: &str) -> (String, Option<String>, i64) {
     let id = id.to_owned();
     app.with_db(move |c| {
         shifts::table
@@ -133,7 +138,7 @@ async fn shift_row(app: &TestApp, id: &str) -> (String, Option<String>, i64) {
     .await
 }
 
-async fn outcomes(app: &TestApp, shift: &str) -> Vec<(String, Option<String>)> {
+pub(crate) async fn outcomes(app: &TestApp, shift: &str) -> Vec<(String, Option<String>)> {
     let id = shift.to_owned();
     app.with_db(move |c| {
         shift_assignments::table
@@ -165,7 +170,7 @@ pub(crate) fn clock_to(app: &TestApp, at: NaiveDateTime) {
     app.clock.advance(at - now);
 }
 
-async fn set_zone(app: &TestApp, agent: &Session, zone: &'static str) {
+pub(crate) async fn set_zone(app: &TestApp, agent: &Session, zone: &'static str) {
     let id = agent.id();
     app.with_db(move |c| {
         use cloudseat::db::schema::accounts;

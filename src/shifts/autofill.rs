@@ -1,0 +1,231 @@
+//! The admin's one-click auto-fill: gathers the open shifts of the next days and the agents
+//! who asked for auto-assignment, lets the pure [`assign`] plan who takes what, then books
+//! each assignment through the same claim path as a claim (so a race with an agent claiming
+//! at the same moment is settled by the same conditional update, and the agent gets the
+//! same mail with the calendar entry).
+
+use std::collections::BTreeSet;
+
+use chrono::{Duration, NaiveDateTime};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::assign::{self, Candidate, Certification, OpenShift};
+use super::service::claim_in;
+use super::store::{self, Via};
+use crate::accounts::model::{AccountId, MerchantId, TimeZone};
+use crate::certification::mails::MailCtx;
+use crate::certification::profile::WeeklySlot;
+use crate::db::schema::{accounts, agents, bookings, certifications, shift_assignments, shifts};
+use crate::db::{DbConn, write_transaction};
+use crate::error::AppError;
+use crate::state::AppState;
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AutoFillRequest {
+    /// Fill shifts starting within this many days (1 to 14, default 7).
+    #[serde(default)]
+    pub days: Option<u32>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Unfilled {
+    pub shift_id: String,
+    /// `no_candidate`, `not_available`, `all_refused`, `shift_started`, or the claim's
+    /// error code when the booking of a planned assignment failed (`shift_taken` ...).
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AutoFillReport {
+    pub open_shifts: u32,
+    pub candidates: u32,
+    pub assigned: u32,
+    pub unfilled: Vec<Unfilled>,
+}
+
+fn open_shifts(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    until: NaiveDateTime,
+) -> QueryResult<Vec<OpenShift>> {
+    let rows: Vec<(
+        String,
+        NaiveDateTime,
+        NaiveDateTime,
+        String,
+        String,
+        Option<NaiveDateTime>,
+    )> = shifts::table
+        .inner_join(bookings::table)
+        .filter(shifts::status.eq("open"))
+        .filter(bookings::status.eq_any(["confirmed", "active"]))
+        .filter(shifts::starts_at.gt(now))
+        .filter(shifts::starts_at.lt(until))
+        .select((
+            shifts::id,
+            shifts::starts_at,
+            shifts::ends_at,
+            shifts::skill,
+            shifts::merchant_id,
+            bookings::confirmed_at,
+        ))
+        .order((shifts::starts_at.asc(), shifts::id.asc()))
+        .limit(5_000)
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, start, end, skill, merchant, confirmed)| OpenShift {
+            id,
+            block: super::claim::Block { start, end },
+            skill,
+            merchant: MerchantId(merchant),
+            confirmed_at: confirmed.unwrap_or(start),
+        })
+        .collect())
+}
+
+fn candidates(
+    conn: &mut DbConn,
+    min_quality: u32,
+    now: NaiveDateTime,
+) -> QueryResult<Vec<Candidate>> {
+    let rows: Vec<(AccountId, String, String)> = agents::table
+        .inner_join(accounts::table)
+        .filter(agents::auto_assign.eq(true))
+        .filter(agents::status.eq("certified"))
+        .select((
+            agents::account_id,
+            agents::availability,
+            accounts::time_zone,
+        ))
+        .order(agents::account_id.asc())
+        .load(conn)?;
+    let mut out = Vec::with_capacity(rows.len());
+    for (id, availability, zone) in rows {
+        let certs: Vec<(String, NaiveDateTime, NaiveDateTime)> = certifications::table
+            .filter(certifications::agent_id.eq(id.as_str()))
+            .select((
+                certifications::skill,
+                certifications::certified_at,
+                certifications::expires_at,
+            ))
+            .load(conn)?;
+        let served: BTreeSet<MerchantId> = shift_assignments::table
+            .filter(shift_assignments::agent_id.eq(id.as_str()))
+            .filter(
+                shift_assignments::outcome
+                    .eq("worked")
+                    .or(shift_assignments::ended_at.is_null()),
+            )
+            .select(shift_assignments::merchant_id)
+            .distinct()
+            .load::<String>(conn)?
+            .into_iter()
+            .map(MerchantId)
+            .collect();
+        let quality = crate::certification::pool::quality_of(conn, &id)?;
+        out.push(Candidate {
+            zone: TimeZone::parse(&zone).unwrap_or_default().0,
+            suspended: false,
+            certifications: certs
+                .into_iter()
+                .filter(|(_, from, _)| *from <= now)
+                .map(|(skill, _, expires_at)| Certification { skill, expires_at })
+                .collect(),
+            shifts: store::committed_blocks(conn, &id, now, None)?,
+            availability: serde_json::from_str::<Vec<WeeklySlot>>(&availability)
+                .unwrap_or_default(),
+            quality: quality.map(f64::from),
+            top_band: quality.is_some_and(|q| q >= min_quality as i32),
+            served,
+            id,
+        });
+    }
+    Ok(out)
+}
+
+pub async fn run(
+    state: &AppState,
+    admin: AccountId,
+    req: AutoFillRequest,
+) -> Result<AutoFillReport, AppError> {
+    let days = req.days.unwrap_or(7);
+    if !(1..=14).contains(&days) {
+        return Err(AppError::field(
+            "days",
+            "out_of_range",
+            "days must be between 1 and 14",
+        ));
+    }
+    let ctx = MailCtx::new(state);
+    let clock = state.clock.clone();
+    Ok(state
+        .db
+        .run(move |conn| -> Result<AutoFillReport, AppError> {
+            let now = clock.now();
+            let rules = ctx.rules.clone();
+            let open = open_shifts(conn, now, now + Duration::days(i64::from(days)))?;
+            let people = candidates(conn, rules.shifts.early_access_min_quality, now)?;
+            let plan = assign::assign(&open, &people, &rules.shifts.claim_limits(), now);
+            let mut unfilled: Vec<Unfilled> = plan
+                .unfilled
+                .iter()
+                .map(|u| Unfilled {
+                    shift_id: u.shift_id.clone(),
+                    reason: u.reason.code().to_owned(),
+                })
+                .collect();
+            let mut assigned = 0;
+            // Each booking on its own: one lost race does not undo the others.
+            for a in &plan.assignments {
+                let booked = write_transaction(conn, |conn| {
+                    claim_in(
+                        conn,
+                        &ctx,
+                        &a.agent,
+                        &a.shift_id,
+                        Via::Auto,
+                        Some(&admin),
+                        now,
+                    )
+                });
+                match booked {
+                    Ok(_) => assigned += 1,
+                    Err(e) => unfilled.push(Unfilled {
+                        shift_id: a.shift_id.clone(),
+                        reason: e.code().to_owned(),
+                    }),
+                }
+            }
+            let report = AutoFillReport {
+                open_shifts: open.len() as u32,
+                candidates: people.len() as u32,
+                assigned,
+                unfilled,
+            };
+            write_transaction(conn, |conn| {
+                crate::audit::record(
+                    conn,
+                    crate::audit::AuditEntry {
+                        actor: Some(&admin),
+                        action: "shifts.auto_filled",
+                        target_type: "shifts",
+                        target_id: None,
+                        details: serde_json::json!({
+                            "days": days,
+                            "open_shifts": report.open_shifts,
+                            "candidates": report.candidates,
+                            "assigned": report.assigned,
+                            "unfilled": report.unfilled.len(),
+                        }),
+                    },
+                    now,
+                )
+            })?;
+            Ok(report)
+        })
+        .await?)
+}
