@@ -441,7 +441,10 @@ fn card(agent: &Agent, v: &ShiftView, now: DateTime<Utc>) -> ShiftCard {
     let mut notes = Vec::new();
     let held = v.mine && v.outcome.is_none();
     if held && v.status == "claimed" {
-        if v.check_in_opens_at <= now && now < v.check_in_closes_at {
+        // Until the end rather than `check_in_closes_at`: whoever took an urgent shift over
+        // after its start checks in from their claim on, which the view does not carry. The
+        // service decides; a late press gets its refusal in words.
+        if v.check_in_opens_at <= now && now < v.ends_at {
             actions.push(ShiftAction {
                 action: "check-in",
                 label: agent.t("shifts.check_in", &[]),
