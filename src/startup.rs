@@ -186,6 +186,7 @@ impl Application {
                 .configure(crate::certification::admin_pages::configure)
                 .configure(crate::certification::exam_pages::configure)
                 .configure(crate::certification::trial_pages::configure)
+                .configure(crate::shifts::pages::configure)
                 .configure(crate::web::health::configure)
                 .configure(crate::web::assets::configure)
                 .configure(crate::web::pages::configure)

@@ -35,11 +35,11 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(result_page);
 }
 
-/// A signed-in agent on an exam or trial page.
-pub(super) struct Agent {
-    pub(super) ctx: PageCtx,
-    pub(super) id: AccountId,
-    pub(super) zone: chrono_tz::Tz,
+/// A signed-in agent on an agent page (exams, trials, shifts).
+pub(crate) struct Agent {
+    pub(crate) ctx: PageCtx,
+    pub(crate) id: AccountId,
+    pub(crate) zone: chrono_tz::Tz,
     /// Renewed session cookies to set on the response (form posts only).
     cookies: Vec<Cookie<'static>>,
 }
@@ -60,7 +60,7 @@ impl Agent {
     }
 
     /// For pages: an expired session goes through the refresh redirect.
-    pub(super) async fn of_page(
+    pub(crate) async fn of_page(
         state: &AppState,
         req: &HttpRequest,
     ) -> Result<Agent, HttpResponse> {
@@ -74,7 +74,7 @@ impl Agent {
 
     /// For form posts: an expired access cookie is renewed in place, so answers typed over
     /// a long exam are not lost; signing in again leads back to `back`.
-    pub(super) async fn of_form(
+    pub(crate) async fn of_form(
         state: &AppState,
         req: &HttpRequest,
         back: &str,
@@ -87,30 +87,30 @@ impl Agent {
         Ok(agent)
     }
 
-    pub(super) fn time(&self, at: DateTime<Utc>) -> String {
+    pub(crate) fn time(&self, at: DateTime<Utc>) -> String {
         at.with_timezone(&self.zone)
             .format("%Y-%m-%d %H:%M")
             .to_string()
     }
 
     /// A time with its zone, for sentences that stand alone.
-    pub(super) fn time_zoned(&self, at: DateTime<Utc>) -> String {
+    pub(crate) fn time_zoned(&self, at: DateTime<Utc>) -> String {
         format!("{} ({})", self.time(at), self.zone.name())
     }
 
-    pub(super) fn t(&self, key: &str, args: &[(&str, &str)]) -> String {
+    pub(crate) fn t(&self, key: &str, args: &[(&str, &str)]) -> String {
         t_with(self.ctx.lang, key, args)
     }
 
     /// Sets the renewed session cookies, if any, on `res`.
-    pub(super) fn finish(&self, mut res: HttpResponse) -> HttpResponse {
+    pub(crate) fn finish(&self, mut res: HttpResponse) -> HttpResponse {
         for cookie in &self.cookies {
             let _ = res.add_cookie(cookie);
         }
         res
     }
 
-    pub(super) fn error(&self, err: AppError) -> HttpResponse {
+    pub(crate) fn error(&self, err: AppError) -> HttpResponse {
         self.finish(error_page(&self.ctx, err))
     }
 }
@@ -123,7 +123,7 @@ macro_rules! agent_or_return {
         }
     };
 }
-pub(super) use agent_or_return;
+pub(crate) use agent_or_return;
 
 pub(super) fn skill_name(state: &AppState, lang: Locale, skill: &str) -> String {
     state.rules().skill_name(skill, lang)

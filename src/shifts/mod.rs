@@ -8,6 +8,7 @@ pub mod autofill;
 pub mod claim;
 pub mod ics;
 pub mod jobs;
+pub mod pages;
 pub mod prefs;
 pub mod routes;
 pub mod service;

@@ -20,6 +20,7 @@ mod pages;
 mod review_pages;
 mod seat_pages;
 mod seats;
+mod shift_pages;
 mod shifts;
 mod staffing;
 mod talent_pool;

@@ -1643,3 +1643,170 @@ async fn browser_agent_goes_from_registration_to_certified() {
     agent.screenshot("certified.png").await;
     agent.close().await;
 }
+
+// ---------------------------------------------------------------- shifts
+
+/// Makes `agent` certified for `general` from yesterday for a year (the certification flow
+/// has its own journey above).
+async fn certify_general(app: &TestApp, agent: &Session) {
+    use cloudseat::db::schema::{agents, certifications};
+    use diesel::prelude::*;
+    let id = agent.id();
+    let now = app.clock.now();
+    app.with_db(move |c| {
+        cloudseat::db::write_transaction(c, |c| {
+            diesel::update(agents::table.find(&id))
+                .set(agents::status.eq("certified"))
+                .execute(c)?;
+            diesel::insert_into(certifications::table)
+                .values((
+                    certifications::agent_id.eq(&id),
+                    certifications::skill.eq("general"),
+                    certifications::certified_at.eq(now - chrono::Duration::days(1)),
+                    certifications::expires_at.eq(now + chrono::Duration::days(365)),
+                ))
+                .execute(c)
+        })
+        .unwrap();
+    })
+    .await;
+}
+
+/// A confirmed booking of one `general` seat on day +5, 08:00-12:00 market time; returns its
+/// one shift's id and start.
+async fn one_shift(app: &TestApp, shop: &Session) -> (String, chrono::NaiveDateTime) {
+    use cloudseat::db::schema::shifts;
+    use diesel::prelude::*;
+    let body = json!({"skill": "general", "start_date": crate::helpers::day(5), "end_date": crate::helpers::day(5),
+                      "daily_start_hour": 8, "daily_end_hour": 12, "seats": 1});
+    let res = app.post_as("/api/bookings", &shop.access, &body).await;
+    assert_eq!(res.status(), 201);
+    let id = res.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let res = app
+        .post_as(
+            &format!("/api/bookings/{id}/confirm"),
+            &shop.access,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    app.with_db(move |c| {
+        shifts::table
+            .filter(shifts::booking_id.eq(&id))
+            .select((shifts::id, shifts::starts_at))
+            .first(c)
+            .unwrap()
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_agents_race_for_a_shift_and_the_winner_checks_in() {
+    let axe = axe_source();
+    let (winner, app) = browser_and_app().await;
+    let shop = app.merchant("Tea House").await;
+    let (shift, starts_at) = one_shift(&app, &shop).await;
+    // Past the day of early access for the merchant's previous agents.
+    app.clock.advance(chrono::Duration::hours(25));
+    let first = app.agent("Shift Keyboard Agent").await;
+    let second = app.agent("Shift Racing Agent").await;
+    certify_general(&app, &first).await;
+    certify_general(&app, &second).await;
+
+    // The second agent opens the board first and leaves the tab as it is.
+    let racer = Browser::start().await;
+    racer.sign_in(&app, &second.email).await;
+    racer.goto(&app.url("/agent/shifts/open")).await;
+    racer.heading_containing("Job board").await;
+    let stale_claim = racer
+        .wait_for(Locator::Css(&format!(
+            "form[action='/agent/shifts/{shift}/claim'] button"
+        )))
+        .await;
+
+    // The first agent: to the board by the nav link, then Claim by keyboard.
+    winner.sign_in(&app, &first.email).await;
+    winner
+        .wait_for(Locator::Css("header a[href='/agent/shifts/open']"))
+        .await
+        .click()
+        .await
+        .unwrap();
+    winner.heading_containing("Job board").await;
+    assert_accessible(&winner, &axe, "the job board").await;
+    let label = winner.tab_to_button_starting("Claim").await;
+    assert!(
+        label.contains("Tea House") && label.contains("(Asia/Shanghai)"),
+        "the button names its shift: {label}"
+    );
+    winner.press(Key::Enter).await;
+    winner.status_notice("You claimed the shift.").await;
+    winner
+        .wait_for(Locator::Css("header a[href='/agent/shifts']"))
+        .await
+        .click()
+        .await
+        .unwrap();
+    winner.heading_containing("My shifts").await;
+    let card = winner
+        .wait_for(Locator::Id(&format!("shift-{shift}")))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        card.contains("Tea House") && card.contains("Claimed"),
+        "{card}"
+    );
+    assert_accessible(&winner, &axe, "my shifts").await;
+
+    // The stale tab's Claim: refused in words; reloaded, the board no longer has it.
+    racer.click_clear_of_sticky_bars(&stale_claim).await;
+    racer
+        .wait_for(Locator::XPath(
+            "//main//*[@role='alert' and contains(., 'Another agent claimed this shift first.')]",
+        ))
+        .await;
+    assert_accessible(&racer, &axe, "the job board with a refusal").await;
+    racer.goto(&app.url("/agent/shifts/open")).await;
+    racer.heading_containing("Job board").await;
+    let text = racer.body_text().await;
+    assert!(
+        text.contains("No shifts are open for your skills right now."),
+        "{text}"
+    );
+    assert!(
+        racer
+            .client
+            .find(Locator::Css(&format!(
+                "form[action='/agent/shifts/{shift}/claim']"
+            )))
+            .await
+            .is_err(),
+        "the claimed shift is still offered"
+    );
+    racer.close().await;
+
+    // Twenty minutes before the start: Check in, by keyboard.
+    app.clock
+        .advance(starts_at - app.clock.now() - chrono::Duration::minutes(20));
+    winner.client.refresh().await.unwrap();
+    winner.heading_containing("My shifts").await;
+    let label = winner.tab_to_button_starting("Check in").await;
+    assert!(label.contains("Tea House"), "{label}");
+    winner.press(Key::Enter).await;
+    winner.status_notice("You are checked in.").await;
+    let card = winner
+        .wait_for(Locator::Id(&format!("shift-{shift}")))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(card.contains("Checked in"), "{card}");
+    assert_accessible(&winner, &axe, "my shifts after checking in").await;
+    winner.screenshot("shifts-checked-in.png").await;
+    winner.close().await;
+}
