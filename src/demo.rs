@@ -1,6 +1,6 @@
 //! `cloudseat demo`: fills an empty database with a believable small world (two shops with
 //! staff, agents in every lifecycle state with their history, an admin, and bookings for the
-//! next open peak: one confirmed with its shifts, one on hold) so that the pages show a
+//! next open peak: one confirmed with its shifts open to every certified agent, one on hold) so that the pages show a
 //! living system. Every demo login shares one password, printed at the end.
 
 use chrono::{Duration, NaiveDateTime};
@@ -357,6 +357,17 @@ fn book_next_peak(
         seats::confirm_tx(conn, rules, clock.now(), &actor, &row.id, &confirm)
             .map_err(to_demo)?
             .map_err(to_demo)?;
+        // As if confirmed before the early-access window: the demo's certified agents find
+        // its shifts open on the job board straight away.
+        {
+            use crate::db::schema::bookings;
+            use diesel::prelude::*;
+            let earlier =
+                clock.now() - Duration::hours(i64::from(rules.shifts.early_access_hours) + 1);
+            diesel::update(bookings::table.find(&row.id))
+                .set(bookings::confirmed_at.eq(earlier))
+                .execute(conn)?;
+        }
     }
     if let Some((staff, merchant)) = owners.get(1) {
         seats::place_tx(
