@@ -248,6 +248,7 @@ pub async fn act(
         ));
     }
     let clock = state.clock.clone();
+    let rules = state.rules();
     Ok(state
         .db
         .run(move |conn| {
@@ -261,6 +262,20 @@ pub async fn act(
                     reason.as_deref().map(str::trim),
                     clock.now(),
                 )?;
+                if matches!(event, AgentEvent::Suspend | AgentEvent::Leave) {
+                    let why = if event == AgentEvent::Leave {
+                        "agent_left"
+                    } else {
+                        "agent_suspended"
+                    };
+                    crate::shifts::service::give_up_held(
+                        conn,
+                        &rules.shifts,
+                        &agent,
+                        why,
+                        clock.now(),
+                    )?;
+                }
                 view(conn, &agent)
             })
         })

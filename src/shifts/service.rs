@@ -657,6 +657,38 @@ pub async fn check_out(
     .await
 }
 
+/// A suspended or departed agent's claimed shifts that have not begun go back on the job
+/// board, so the shops can still be staffed. Each counts as the agent's release (late past the
+/// free-release cutoff); a shift they are checked in to runs its course.
+pub fn give_up_held(
+    conn: &mut DbConn,
+    rules: &crate::seats::rules::ShiftRules,
+    agent: &AccountId,
+    why: &str,
+    now: NaiveDateTime,
+) -> Result<usize, AppError> {
+    let held = store::claimed_by(conn, agent, now)?;
+    let mut given = 0;
+    for shift in held {
+        let Some(assignment) = store::current_assignment(conn, &shift.id)? else {
+            continue;
+        };
+        if !store::reopen(conn, &shift.id, "claimed", None, now)? {
+            continue;
+        }
+        let late = now > shift.starts_at - Duration::hours(rules.free_release_hours.into());
+        let outcome = if late {
+            Outcome::ReleasedLate
+        } else {
+            Outcome::Released
+        };
+        store::end_assignment(conn, &assignment.id, outcome, None, now)?;
+        event(conn, &shift.id, "claimed", "open", None, why, now)?;
+        given += 1;
+    }
+    Ok(given)
+}
+
 /// Ends a worked shift (by the agent's check-out, or at its end by the job).
 pub fn complete(
     conn: &mut DbConn,

@@ -549,6 +549,20 @@ pub fn served_previous_booking(
     .get_result(conn)
 }
 
+/// The agent's claimed shifts that have not begun.
+pub fn claimed_by(
+    conn: &mut DbConn,
+    agent: &AccountId,
+    now: NaiveDateTime,
+) -> QueryResult<Vec<ShiftRow>> {
+    shifts::table
+        .filter(shifts::agent_id.eq(agent.as_str()))
+        .filter(shifts::status.eq("claimed"))
+        .filter(shifts::starts_at.gt(now))
+        .select(ShiftRow::as_select())
+        .load(conn)
+}
+
 /// Claimed shifts not checked in by `deadline` (their start plus the grace).
 pub fn no_shows_due(conn: &mut DbConn, starts_before: NaiveDateTime) -> QueryResult<Vec<ShiftRow>> {
     shifts::table

@@ -633,3 +633,41 @@ async fn an_unknown_calendar_token_finds_nothing() {
         problem(res, 404, "not_found").await;
     }
 }
+
+both_backends! {
+    async fn suspension_and_leaving_put_claimed_shifts_back_on_the_board(app) {
+        let shop = app.merchant("Tea House").await;
+        let admin = app.admin().await;
+        let (_, soon) = booked(&app, &shop, "general", 2, (8, 16), 1).await;
+        let (_, later) = booked(&app, &shop, "general", 20, (8, 12), 1).await;
+        past_early_access(&app);
+        let agent = certified(&app, "Wang Fang", "general").await;
+        let leaver = certified(&app, "Li Lei", "general").await;
+        json_of(claim(&app, &agent, &soon[0]).await).await;
+        json_of(claim(&app, &leaver, &soon[1]).await).await;
+        json_of(claim(&app, &agent, &later[0]).await).await;
+        let start = shift_start(&app, &soon[0]).await;
+        clock_to(&app, start - Duration::hours(12));
+
+        let res = app
+            .post_as(&format!("/api/admin/agents/{}/suspend", agent.id()), &admin.access, &json!({"reason": "repeated no-shows"}))
+            .await;
+        assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+        assert_eq!(shift_row(&app, &soon[0]).await.0, "open");
+        assert_eq!(shift_row(&app, &later[0]).await.0, "open");
+        // Within a day of the start the release is late; weeks ahead it is not.
+        assert_eq!(outcomes(&app, &soon[0]).await, [(agent.id(), Some("released_late".to_owned()))]);
+        assert_eq!(outcomes(&app, &later[0]).await, [(agent.id(), Some("released".to_owned()))]);
+
+        let res = app.post_as("/api/agents/me/leave", &leaver.access, &json!({"reason": "found_other_work"})).await;
+        assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+        assert_eq!(shift_row(&app, &soon[1]).await.0, "open");
+        let shift = soon[1].clone();
+        let reason: Option<String> = app.with_db(move |c| {
+            use cloudseat::db::schema::lifecycle_events as e;
+            e::table.filter(e::entity_type.eq("shift")).filter(e::entity_id.eq(&shift))
+                .order(e::id.desc()).select(e::reason).first(c).unwrap()
+        }).await;
+        assert_eq!(reason.as_deref(), Some("agent_left"));
+    }
+}
