@@ -57,7 +57,7 @@ pub struct ShiftView {
     /// The piece-rate part (chats handled, quality) comes on top or below in payroll.
     pub pay_estimate_fen: i64,
     pub urgent_bonus_fen: i64,
-    /// Set while only agents with early access may claim it.
+    /// Until when only agents with early access may claim it; absent once everyone may.
     pub early_access_until: Option<DateTime<Utc>>,
     /// Releasing before this is free; later counts as a late release.
     pub free_release_until: DateTime<Utc>,
@@ -108,6 +108,7 @@ pub fn view(
     viewer: &Viewer,
     listing: ShiftListing,
     mine: Option<&AssignmentRow>,
+    now: NaiveDateTime,
 ) -> ShiftView {
     let s = &rules.shifts;
     let ShiftListing {
@@ -126,7 +127,7 @@ pub fn view(
         hours: shift.block().minutes() as f64 / 60.0,
         mine: shift.held_by(&viewer.id) && holding.is_some(),
         early_access_until: early_until
-            .filter(|_| shift.status == "open")
+            .filter(|t| shift.status == "open" && *t > now)
             .map(|t| t.and_utc()),
         free_release_until: (shift.starts_at - Duration::hours(s.free_release_hours.into()))
             .and_utc(),
@@ -238,7 +239,7 @@ pub async fn open(
             )?;
             Ok(rows
                 .into_iter()
-                .map(|l| view(&rules, &viewer, l, None))
+                .map(|l| view(&rules, &viewer, l, None, now))
                 .collect())
         })
         .await?)
@@ -427,7 +428,7 @@ pub fn claim_in(
         Via::Swap => ShiftNotice::SwappedIn,
     };
     mail(conn, ctx, agent, &listing, notice, true, now)?;
-    my_view(conn, ctx, agent, listing)
+    my_view(conn, ctx, agent, listing, now)
 }
 
 fn my_view(
@@ -435,10 +436,11 @@ fn my_view(
     ctx: &MailCtx,
     agent: &AccountId,
     listing: ShiftListing,
+    now: NaiveDateTime,
 ) -> Result<ShiftView, AppError> {
     let viewer = viewer(conn, agent)?;
     let mine = latest_assignment(conn, agent, &listing.shift.id)?;
-    Ok(view(&ctx.rules, &viewer, listing, mine.as_ref()))
+    Ok(view(&ctx.rules, &viewer, listing, mine.as_ref(), now))
 }
 
 fn latest_assignment(
@@ -560,7 +562,7 @@ pub async fn release(
             false,
             now,
         )?;
-        my_view(conn, ctx, &agent, listing)
+        my_view(conn, ctx, &agent, listing, now)
     })
     .await
 }
@@ -625,7 +627,7 @@ pub async fn check_in(
             now,
         )?;
         let listing = store::find_listing(conn, &shift.id)?.ok_or(AppError::NotFound)?;
-        my_view(conn, ctx, &agent, listing)
+        my_view(conn, ctx, &agent, listing, now)
     })
     .await
 }
@@ -652,7 +654,7 @@ pub async fn check_out(
             Some(&agent),
         )?;
         let listing = store::find_listing(conn, &shift.id)?.ok_or(AppError::NotFound)?;
-        my_view(conn, ctx, &agent, listing)
+        my_view(conn, ctx, &agent, listing, now)
     })
     .await
 }
@@ -835,7 +837,7 @@ pub async fn offer_swap(
             now,
         )?;
         let listing = store::find_listing(conn, &shift.id)?.ok_or(AppError::NotFound)?;
-        my_view(conn, ctx, &agent, listing)
+        my_view(conn, ctx, &agent, listing, now)
     })
     .await
 }
@@ -851,7 +853,7 @@ pub async fn swap_board(state: &AppState, agent: AccountId) -> Result<Vec<ShiftV
             let cutoff = now + Duration::hours(rules.shifts.swap_cutoff_hours.into());
             Ok(store::swap_offers(conn, &agent, cutoff)?
                 .into_iter()
-                .map(|l| view(&rules, &viewer, l, None))
+                .map(|l| view(&rules, &viewer, l, None, now))
                 .collect())
         })
         .await?)
@@ -926,7 +928,7 @@ pub async fn take_swap(
             true,
             now,
         )?;
-        my_view(conn, ctx, &agent, listing)
+        my_view(conn, ctx, &agent, listing, now)
     })
     .await
 }
@@ -982,7 +984,7 @@ pub async fn mine(
             let (_, end) = day_window(viewer.zone, to);
             Ok(store::assignments_of(conn, &agent, start, end)?
                 .into_iter()
-                .map(|(a, l)| view(&rules, &viewer, l, Some(&a)))
+                .map(|(a, l)| view(&rules, &viewer, l, Some(&a), now))
                 .collect())
         })
         .await?)

@@ -618,6 +618,8 @@ both_backends! {
         assert!(board["items"][0]["early_access_until"].is_string());
         json_of(claim(&app, &regular, &second[0]).await).await;
         past_early_access(&app);
+        let board = json_of(app.get_as("/api/shifts/open", &newcomer.access).await).await;
+        assert!(board["items"][0]["early_access_until"].is_null(), "open to everyone now");
         json_of(claim(&app, &newcomer, &second[1]).await).await;
     }
 }
