@@ -396,35 +396,21 @@ pub fn insert_shifts(conn: &mut DbConn, rows: &[NewShift<'_>]) -> QueryResult<us
     Ok(n)
 }
 
-/// Cancels every not-yet-finished shift of a booking; returns the agents who had claimed one.
+/// Cancels every not-yet-finished shift of a booking; returns the agents who held one.
+///
+/// The shifts are updated first: a claim running at the same moment either committed before
+/// (its holding is then ended below, and its agent told) or finds the shift cancelled.
 pub fn cancel_shifts(
     conn: &mut DbConn,
     booking: &str,
     now: NaiveDateTime,
 ) -> QueryResult<Vec<AccountId>> {
     let live = ["open", "claimed", "checked_in", "released", "no_show"];
-    let agents: Vec<Option<AccountId>> = shifts::table
+    let before: Vec<(String, String)> = shifts::table
         .filter(shifts::booking_id.eq(booking))
-        .filter(shifts::status.eq_any(["claimed", "checked_in"]))
-        .select(shifts::agent_id)
-        .distinct()
+        .filter(shifts::status.eq_any(live))
+        .select((shifts::id, shifts::status))
         .load(conn)?;
-    // Their holdings end as cancelled (never against their reliability), one lifecycle
-    // event per shift taken from them.
-    for (_, shift) in crate::shifts::store::cancel_assignments_of_booking(conn, booking, now)? {
-        crate::audit::record_lifecycle(
-            conn,
-            crate::audit::LifecycleEvent {
-                entity_type: "shift",
-                entity_id: &shift,
-                from_state: Some("claimed"),
-                to_state: "cancelled",
-                actor: None,
-                reason: Some("booking_cancelled"),
-            },
-            now,
-        )?;
-    }
     diesel::update(
         shifts::table
             .filter(shifts::booking_id.eq(booking))
@@ -432,7 +418,34 @@ pub fn cancel_shifts(
     )
     .set((shifts::status.eq("cancelled"), shifts::updated_at.eq(now)))
     .execute(conn)?;
-    Ok(agents.into_iter().flatten().collect())
+    // Their holdings end as cancelled (never against their reliability).
+    let held = crate::shifts::store::cancel_assignments_of_booking(conn, booking, now)?;
+    for (id, status) in &before {
+        let from = if status == "open" && held.iter().any(|(_, shift, _)| shift == id) {
+            "claimed"
+        } else {
+            status.as_str()
+        };
+        crate::audit::record_lifecycle(
+            conn,
+            crate::audit::LifecycleEvent {
+                entity_type: "shift",
+                entity_id: id,
+                from_state: Some(from),
+                to_state: "cancelled",
+                actor: None,
+                reason: Some("booking_cancelled"),
+            },
+            now,
+        )?;
+    }
+    let mut agents: Vec<AccountId> = held
+        .into_iter()
+        .map(|(_, _, agent)| AccountId(agent))
+        .collect();
+    agents.sort();
+    agents.dedup();
+    Ok(agents)
 }
 
 pub fn count_shifts(conn: &mut DbConn, booking: &str) -> QueryResult<i64> {

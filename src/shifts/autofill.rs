@@ -1,4 +1,5 @@
-//! The admin's one-click auto-fill: gathers the open shifts of the next days and the agents
+//! The admin's one-click auto-fill: gathers the open shifts of the next days (once their
+//! booking's early-access window is over) and the agents
 //! who asked for auto-assignment, lets the pure [`assign`] plan who takes what, then books
 //! each assignment through the same claim path as a claim (so a race with an agent claiming
 //! at the same moment is settled by the same conditional update, and the agent gets the
@@ -46,10 +47,13 @@ pub struct AutoFillReport {
     pub unfilled: Vec<Unfilled>,
 }
 
+/// Open shifts starting in `(now, until)` whose booking's early-access window is over (until
+/// then they are for the shop's previous agents and the best, who claim them themselves).
 fn open_shifts(
     conn: &mut DbConn,
     now: NaiveDateTime,
     until: NaiveDateTime,
+    early_access: Duration,
 ) -> QueryResult<Vec<OpenShift>> {
     let rows: Vec<(
         String,
@@ -64,6 +68,7 @@ fn open_shifts(
         .filter(bookings::status.eq_any(["confirmed", "active"]))
         .filter(shifts::starts_at.gt(now))
         .filter(shifts::starts_at.lt(until))
+        .filter(bookings::confirmed_at.le(now - early_access))
         .select((
             shifts::id,
             shifts::starts_at,
@@ -167,7 +172,12 @@ pub async fn run(
         .run(move |conn| -> Result<AutoFillReport, AppError> {
             let now = clock.now();
             let rules = ctx.rules.clone();
-            let open = open_shifts(conn, now, now + Duration::days(i64::from(days)))?;
+            let open = open_shifts(
+                conn,
+                now,
+                now + Duration::days(i64::from(days)),
+                Duration::hours(rules.shifts.early_access_hours.into()),
+            )?;
             let people = candidates(conn, rules.shifts.early_access_min_quality, now)?;
             let plan = assign::assign(&open, &people, &rules.shifts.claim_limits(), now);
             let mut unfilled: Vec<Unfilled> = plan
@@ -181,6 +191,8 @@ pub async fn run(
             let mut assigned = 0;
             // Each booking on its own: one lost race does not undo the others.
             for a in &plan.assignments {
+                // The clock of each booking, not of the plan: a long run must not book a
+                // shift that began meanwhile.
                 let booked = write_transaction(conn, |conn| {
                     claim_in(
                         conn,
@@ -189,7 +201,7 @@ pub async fn run(
                         &a.shift_id,
                         Via::Auto,
                         Some(&admin),
-                        now,
+                        clock.now(),
                     )
                 });
                 match booked {

@@ -5,7 +5,7 @@
 
 use chrono::{Duration, NaiveDateTime};
 
-use super::service::{self, mail};
+use super::service::{self, Calendar, mail};
 use super::store::{self, ShiftRow};
 use crate::certification::mails::MailCtx;
 use crate::db::{DbConn, write_transaction};
@@ -92,7 +92,7 @@ pub fn reminders(conn: &mut DbConn, now: NaiveDateTime, ctx: &MailCtx) -> Result
                 &agent,
                 &listing,
                 ShiftNotice::Reminder,
-                false,
+                Calendar::None,
                 now,
             )?;
             Ok(true)

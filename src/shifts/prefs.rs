@@ -106,7 +106,22 @@ pub async fn calendar_link(
                     .ok_or(AppError::Forbidden { code: "wrong_role" })?;
                 match current {
                     Some(token) if !rotate => Ok(token),
-                    _ => {
+                    None => {
+                        // Two first visits at once: the first token set is the one kept.
+                        diesel::update(
+                            agents::table
+                                .find(&agent)
+                                .filter(agents::calendar_token.is_null()),
+                        )
+                        .set(agents::calendar_token.eq(crate::auth::tokens::generate()))
+                        .execute(conn)?;
+                        agents::table
+                            .find(&agent)
+                            .select(agents::calendar_token)
+                            .first::<Option<String>>(conn)?
+                            .ok_or(AppError::NotFound)
+                    }
+                    Some(_) => {
                         let token = crate::auth::tokens::generate();
                         diesel::update(agents::table.find(&agent))
                             .set(agents::calendar_token.eq(&token))
@@ -133,8 +148,10 @@ pub async fn feed(state: &AppState, token: String) -> Result<String, AppError> {
             if token.len() < 16 {
                 return Err(AppError::NotFound);
             }
+            // An agent who left takes their calendar with them.
             let agent: AccountId = agents::table
                 .filter(agents::calendar_token.eq(&token))
+                .filter(agents::status.ne("left"))
                 .select(agents::account_id)
                 .first(conn)
                 .optional()?

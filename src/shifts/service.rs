@@ -30,6 +30,19 @@ use crate::state::AppState;
 /// it is left.
 pub const URGENT_MIN_LEFT_MINUTES: i64 = 30;
 
+/// How many agents hear of one urgent shift.
+pub const URGENT_ALERTS: i64 = 50;
+
+/// What calendar entry goes with a shift mail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Calendar {
+    None,
+    /// The shift is the agent's: add or update it.
+    Add,
+    /// The shift is no longer theirs: the same event, cancelled, so calendars drop it.
+    Remove,
+}
+
 /// A shift as an agent sees it, in their own time zone.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ShiftView {
@@ -219,7 +232,17 @@ pub async fn open(
                 None => (None, None),
             };
             let after = match cursor {
-                Some(id) => store::find(conn, &id)?.map(|s| (s.starts_at, s.id)),
+                Some(id) => Some(
+                    store::find(conn, &id)?
+                        .map(|s| (s.starts_at, s.id))
+                        .ok_or_else(|| {
+                            AppError::field(
+                                "cursor",
+                                "invalid_cursor",
+                                "this cursor is not one we issued",
+                            )
+                        })?,
+                ),
                 None => None,
             };
             let filter = OpenFilter {
@@ -405,13 +428,14 @@ pub fn claim_in(
         ));
     }
     check(conn, &ctx.rules, agent, &shift, confirmed_at, now)?;
+    let block = claimable_block(&shift, now)?;
     if !store::take_open(conn, &shift.id, agent, now)? {
         return Err(AppError::conflict(
             "shift_taken",
             "another agent claimed this shift first",
         ));
     }
-    store::insert_assignment(conn, &shift, agent, via, now)?;
+    store::insert_assignment(conn, &shift, agent, via, block.start, now)?;
     event(
         conn,
         &shift.id,
@@ -427,7 +451,7 @@ pub fn claim_in(
         Via::Claim => ShiftNotice::Claimed,
         Via::Swap => ShiftNotice::SwappedIn,
     };
-    mail(conn, ctx, agent, &listing, notice, true, now)?;
+    mail(conn, ctx, agent, &listing, notice, Calendar::Add, now)?;
     my_view(conn, ctx, agent, listing, now)
 }
 
@@ -536,7 +560,7 @@ pub async fn release(
         } else {
             Outcome::Released
         };
-        if !store::reopen(conn, &shift.id, "claimed", None, now)? {
+        if !store::reopen(conn, &shift.id, agent.as_str(), "claimed", None, now)? {
             return Err(AppError::conflict(
                 "shift_changed",
                 "the shift changed meanwhile",
@@ -559,7 +583,7 @@ pub async fn release(
             &agent,
             &listing,
             ShiftNotice::Released { late },
-            false,
+            Calendar::Remove,
             now,
         )?;
         my_view(conn, ctx, &agent, listing, now)
@@ -573,6 +597,12 @@ pub async fn check_in(
     id: String,
 ) -> Result<ShiftView, AppError> {
     in_tx(state, move |conn, ctx, now| {
+        if matches!(
+            agent_status(conn, &agent)?,
+            AgentStatus::Suspended | AgentStatus::Left
+        ) {
+            return Err(refusal(Refusal::Suspended));
+        }
         let (shift, assignment) = held(conn, &agent, &id)?;
         let s = &ctx.rules.shifts;
         if shift.status == "checked_in" {
@@ -605,7 +635,14 @@ pub async fn check_in(
                 serde_json::json!({ "closed_at": closes.and_utc() }),
             ));
         }
-        if !store::set_status(conn, &shift.id, "claimed", "checked_in", now)? {
+        if !store::set_status(
+            conn,
+            &shift.id,
+            agent.as_str(),
+            "claimed",
+            "checked_in",
+            now,
+        )? {
             return Err(AppError::conflict(
                 "shift_changed",
                 "the shift changed meanwhile",
@@ -645,6 +682,14 @@ pub async fn check_out(
                 "check in before checking out",
             ));
         }
+        // Leaving before the start would leave the seat empty yet "completed".
+        if now < shift.starts_at {
+            return Err(AppError::conflict_with(
+                "shift_not_started",
+                "the shift has not started; release it instead if you cannot work it",
+                serde_json::json!({ "starts_at": shift.starts_at.and_utc() }),
+            ));
+        }
         complete(
             conn,
             &shift,
@@ -675,7 +720,7 @@ pub fn give_up_held(
         let Some(assignment) = store::current_assignment(conn, &shift.id)? else {
             continue;
         };
-        if !store::reopen(conn, &shift.id, "claimed", None, now)? {
+        if !store::reopen(conn, &shift.id, agent.as_str(), "claimed", None, now)? {
             continue;
         }
         let late = now > shift.starts_at - Duration::hours(rules.free_release_hours.into());
@@ -700,7 +745,14 @@ pub fn complete(
     now: NaiveDateTime,
     actor: Option<&AccountId>,
 ) -> Result<bool, AppError> {
-    if !store::set_status(conn, &shift.id, "checked_in", "completed", now)? {
+    if !store::set_status(
+        conn,
+        &shift.id,
+        &assignment.agent_id,
+        "checked_in",
+        "completed",
+        now,
+    )? {
         return Ok(false);
     }
     store::end_assignment(conn, &assignment.id, Outcome::Worked, Some(out_at), now)?;
@@ -739,7 +791,14 @@ pub fn mark_no_show(
     let bonus = shift
         .urgent_bonus_fen
         .max(ctx.rules.shifts.urgent_bonus_fen);
-    if !store::reopen(conn, &shift.id, "claimed", Some(bonus), now)? {
+    if !store::reopen(
+        conn,
+        &shift.id,
+        &assignment.agent_id,
+        "claimed",
+        Some(bonus),
+        now,
+    )? {
         return Ok(false);
     }
     store::end_assignment(conn, &assignment.id, Outcome::NoShow, None, now)?;
@@ -747,16 +806,24 @@ pub fn mark_no_show(
     event(conn, &shift.id, "no_show", "open", None, "urgent", now)?;
     let listing = store::find_listing(conn, &shift.id)?.ok_or(AppError::NotFound)?;
     let agent = AccountId(assignment.agent_id.clone());
-    mail(conn, ctx, &agent, &listing, ShiftNotice::NoShow, false, now)?;
+    mail(
+        conn,
+        ctx,
+        &agent,
+        &listing,
+        ShiftNotice::NoShow,
+        Calendar::Remove,
+        now,
+    )?;
     if listing.shift.ends_at - now >= Duration::minutes(URGENT_MIN_LEFT_MINUTES) {
         alert_urgent(conn, ctx, &listing, &agent, now)?;
     }
     Ok(true)
 }
 
-/// Agents who asked to hear about urgent shifts, are certified for the skill and not the
-/// one who missed it; at most 50, the ones with the fewest hours this week first would be
-/// fairer but any 50 reach the shift within minutes.
+/// Agents who asked to hear about urgent shifts, are certified for the skill, free at the
+/// time and not the one who missed it; at most [`URGENT_ALERTS`] of them (the first to claim
+/// wins, so more mail would only disappoint more people).
 fn alert_urgent(
     conn: &mut DbConn,
     ctx: &MailCtx,
@@ -766,6 +833,7 @@ fn alert_urgent(
 ) -> Result<(), AppError> {
     use crate::db::schema::certifications as c;
     let shift = &listing.shift;
+    use crate::db::schema::shift_assignments as sa;
     let who: Vec<AccountId> = agents::table
         .inner_join(c::table.on(c::agent_id.eq(agents::account_id)))
         .filter(agents::urgent_alerts.eq(true))
@@ -774,18 +842,28 @@ fn alert_urgent(
         .filter(c::skill.eq(&shift.skill))
         .filter(c::certified_at.le(now))
         .filter(c::expires_at.ge(shift.ends_at))
+        // Not busy at the time: nobody is told of a shift they could not take.
+        .filter(diesel::dsl::not(diesel::dsl::exists(
+            sa::table
+                .filter(sa::agent_id.eq(agents::account_id))
+                .filter(sa::ended_at.is_null())
+                .filter(sa::starts_at.lt(shift.ends_at))
+                .filter(sa::ends_at.gt(now)),
+        )))
         .select(agents::account_id)
         .order(agents::account_id.asc())
-        .limit(50)
+        .limit(URGENT_ALERTS)
         .load(conn)?;
     for agent in who {
-        if store::committed_blocks(conn, &agent, now, None)?
-            .iter()
-            .any(|b| b.start < shift.ends_at && shift.starts_at < b.end)
-        {
-            continue;
-        }
-        mail(conn, ctx, &agent, listing, ShiftNotice::Urgent, false, now)?;
+        mail(
+            conn,
+            ctx,
+            &agent,
+            listing,
+            ShiftNotice::Urgent,
+            Calendar::None,
+            now,
+        )?;
     }
     Ok(())
 }
@@ -822,7 +900,12 @@ pub async fn offer_swap(
         if offer {
             swap_open(ctx, &shift, now)?;
         }
-        store::set_swap_offer(conn, &shift.id, offer.then_some(now), now)?;
+        if !store::set_swap_offer(conn, &shift.id, agent.as_str(), offer.then_some(now), now)? {
+            return Err(AppError::conflict(
+                "shift_changed",
+                "the shift changed meanwhile",
+            ));
+        }
         event(
             conn,
             &shift.id,
@@ -898,7 +981,7 @@ pub async fn take_swap(
             ));
         }
         store::end_assignment(conn, &previous.id, Outcome::SwappedOut, None, now)?;
-        store::insert_assignment(conn, &shift, &agent, Via::Swap, now)?;
+        store::insert_assignment(conn, &shift, &agent, Via::Swap, shift.starts_at, now)?;
         event(
             conn,
             &shift.id,
@@ -916,7 +999,7 @@ pub async fn take_swap(
             &holder,
             &listing,
             ShiftNotice::SwappedOut,
-            false,
+            Calendar::Remove,
             now,
         )?;
         mail(
@@ -925,7 +1008,7 @@ pub async fn take_swap(
             &agent,
             &listing,
             ShiftNotice::SwappedIn,
-            true,
+            Calendar::Add,
             now,
         )?;
         my_view(conn, ctx, &agent, listing, now)
@@ -973,7 +1056,7 @@ pub async fn mine(
                     "the last day comes before the first",
                 ));
             }
-            if (to - from).num_days() > 92 {
+            if (to - from).num_days() >= 92 {
                 return Err(AppError::field(
                     "to",
                     "range_too_long",
@@ -992,14 +1075,15 @@ pub async fn mine(
 
 // ----- mails -----
 
-/// Mails `agent` about `listing`; with `calendar`, the shift comes as an `.ics` attachment.
+/// Mails `agent` about `listing`, with the shift as an `.ics` attachment to add to or drop
+/// from their calendar as `calendar` says.
 pub fn mail(
     conn: &mut DbConn,
     ctx: &MailCtx,
     agent: &AccountId,
     listing: &ShiftListing,
     notice: ShiftNotice,
-    calendar: bool,
+    calendar: Calendar,
     now: NaiveDateTime,
 ) -> Result<(), AppError> {
     let account = accounts::find(conn, agent)?.ok_or(AppError::NotFound)?;
@@ -1024,8 +1108,11 @@ pub fn mail(
     });
     let mut out =
         render(&account.email, &account.display_name, locale, &kind).map_err(AppError::internal)?;
-    if calendar {
-        let event = calendar_event(ctx, listing, &skill, now);
+    if calendar != Calendar::None {
+        let mut event = calendar_event(ctx, listing, &skill, now);
+        if calendar == Calendar::Remove {
+            event.status = ics::Status::Cancelled;
+        }
         out = out.with_attachment(Attachment {
             filename: "shift.ics".into(),
             content_type: "text/calendar; charset=UTF-8; method=PUBLISH".into(),

@@ -380,13 +380,21 @@ fn staffed_view(
         .filter_map(|r| r.7.clone().map(|a| (a, r.4)))
         .collect();
     let continuity = continuity_bp(history, &staffed);
+    let mut first: HashMap<&str, NaiveDateTime> = HashMap::new();
+    for (agent, start) in history {
+        first
+            .entry(agent.as_str())
+            .and_modify(|t| *t = (*t).min(*start))
+            .or_insert(*start);
+    }
     let items = rows
         .into_iter()
         .map(|r| StaffedShift {
             returning: r
                 .7
-                .as_ref()
-                .is_some_and(|a| history.iter().any(|(h, start)| h == a && *start < r.4)),
+                .as_deref()
+                .and_then(|a| first.get(a))
+                .is_some_and(|t| *t < r.4),
             shift_id: r.0,
             booking_id: r.1,
             skill: r.2,

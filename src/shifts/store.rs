@@ -181,7 +181,7 @@ pub fn open_shifts(
                 .gt(claimable_after)
                 .or(shifts::urgent_bonus_fen
                     .gt(0)
-                    .and(shifts::ends_at.gt(urgent_claimable_until_end))),
+                    .and(shifts::ends_at.ge(urgent_claimable_until_end))),
         )
         .select(listing_columns!())
         .order((shifts::starts_at.asc(), shifts::id.asc()))
@@ -360,10 +360,12 @@ pub fn take_offered(
     Ok(n == 1)
 }
 
-/// Moves a shift from `from` to `to` status if it is still in `from`.
+/// Moves a shift `holder` holds from `from` to `to` status if both are still so (a swap
+/// or a release may have changed either meanwhile).
 pub fn set_status(
     conn: &mut DbConn,
     shift: &str,
+    holder: &str,
     from: &str,
     to: &str,
     now: NaiveDateTime,
@@ -371,6 +373,7 @@ pub fn set_status(
     let n = diesel::update(
         shifts::table
             .filter(shifts::id.eq(shift))
+            .filter(shifts::agent_id.eq(holder))
             .filter(shifts::status.eq(from)),
     )
     .set((shifts::status.eq(to), shifts::updated_at.eq(now)))
@@ -378,16 +381,19 @@ pub fn set_status(
     Ok(n == 1)
 }
 
-/// Puts a held shift back on the job board, with `bonus` fen added to its pay when given.
+/// Puts a shift `holder` holds back on the job board, with `bonus` fen added to its pay
+/// when given; false if someone else holds it by now.
 pub fn reopen(
     conn: &mut DbConn,
     shift: &str,
+    holder: &str,
     from: &str,
     bonus: Option<i64>,
     now: NaiveDateTime,
 ) -> QueryResult<bool> {
     let target = shifts::table
         .filter(shifts::id.eq(shift))
+        .filter(shifts::agent_id.eq(holder))
         .filter(shifts::status.eq(from));
     let n = match bonus {
         Some(bonus) => diesel::update(target)
@@ -411,26 +417,36 @@ pub fn reopen(
     Ok(n == 1)
 }
 
+/// Offers (or withdraws) a claimed shift on the swap board, if `holder` still holds it.
 pub fn set_swap_offer(
     conn: &mut DbConn,
     shift: &str,
+    holder: &str,
     offered_at: Option<NaiveDateTime>,
     now: NaiveDateTime,
-) -> QueryResult<()> {
-    diesel::update(shifts::table.find(shift))
-        .set((
-            shifts::swap_offered_at.eq(offered_at),
-            shifts::updated_at.eq(now),
-        ))
-        .execute(conn)?;
-    Ok(())
+) -> QueryResult<bool> {
+    let n = diesel::update(
+        shifts::table
+            .filter(shifts::id.eq(shift))
+            .filter(shifts::agent_id.eq(holder))
+            .filter(shifts::status.eq("claimed")),
+    )
+    .set((
+        shifts::swap_offered_at.eq(offered_at),
+        shifts::updated_at.eq(now),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
 }
 
+/// Records that `agent` holds `shift` from `from` (its start, or later for an urgent shift
+/// taken over after it began: only that part is theirs to work).
 pub fn insert_assignment(
     conn: &mut DbConn,
     shift: &ShiftRow,
     agent: &AccountId,
     via: Via,
+    from: NaiveDateTime,
     now: NaiveDateTime,
 ) -> QueryResult<String> {
     let id = new_id();
@@ -442,7 +458,7 @@ pub fn insert_assignment(
             shift_assignments::merchant_id.eq(&shift.merchant_id),
             shift_assignments::booking_id.eq(&shift.booking_id),
             shift_assignments::via.eq(via.as_str()),
-            shift_assignments::starts_at.eq(shift.starts_at),
+            shift_assignments::starts_at.eq(from.max(shift.starts_at)),
             shift_assignments::ends_at.eq(shift.ends_at),
             shift_assignments::claimed_at.eq(now),
         ))
@@ -488,16 +504,21 @@ pub fn end_assignment(
     Ok(())
 }
 
-/// Ends every current assignment of a cancelled booking's shifts.
+/// Ends every current assignment of a cancelled booking's shifts; returns (assignment,
+/// shift, agent) of each.
 pub fn cancel_assignments_of_booking(
     conn: &mut DbConn,
     booking: &str,
     now: NaiveDateTime,
-) -> QueryResult<Vec<(String, String)>> {
-    let held: Vec<(String, String)> = shift_assignments::table
+) -> QueryResult<Vec<(String, String, String)>> {
+    let held: Vec<(String, String, String)> = shift_assignments::table
         .filter(shift_assignments::booking_id.eq(booking))
         .filter(shift_assignments::ended_at.is_null())
-        .select((shift_assignments::id, shift_assignments::shift_id))
+        .select((
+            shift_assignments::id,
+            shift_assignments::shift_id,
+            shift_assignments::agent_id,
+        ))
         .load(conn)?;
     diesel::update(
         shift_assignments::table
@@ -549,7 +570,7 @@ pub fn served_previous_booking(
     .get_result(conn)
 }
 
-/// The agent's claimed shifts that have not begun.
+/// The agent's claimed shifts (not checked in) that have not ended.
 pub fn claimed_by(
     conn: &mut DbConn,
     agent: &AccountId,
@@ -558,7 +579,7 @@ pub fn claimed_by(
     shifts::table
         .filter(shifts::agent_id.eq(agent.as_str()))
         .filter(shifts::status.eq("claimed"))
-        .filter(shifts::starts_at.gt(now))
+        .filter(shifts::ends_at.gt(now))
         .select(ShiftRow::as_select())
         .load(conn)
 }

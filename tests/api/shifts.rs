@@ -229,6 +229,8 @@ both_backends! {
         assert_eq!(body["errors"][0]["field"], "skill");
         let body = problem(app.get_as("/api/shifts/open?date=tomorrow", &agent.access).await, 422, "validation_failed").await;
         assert_eq!(body["errors"][0]["field"], "date");
+        let body = problem(app.get_as("/api/shifts/open?cursor=MDE5YTAwMDAtMDAwMC03MDAwLTgwMDAtMDAwMDAwMDAwMDAw", &agent.access).await, 422, "validation_failed").await;
+        assert_eq!(body["errors"][0]["field"], "cursor");
     }
 
     async fn a_claim_is_checked_against_every_rule_with_its_own_code(app) {
@@ -395,7 +397,9 @@ both_backends! {
         let freed = json_of(act(&app, &agent, &shifts[0], "release").await).await;
         assert_eq!(freed["status"], "open");
         assert_eq!(freed["outcome"], "released");
-        app.smtp.wait_for(&agent.email, "Shift released").await;
+        let mail = app.smtp.wait_for(&agent.email, "Shift released").await;
+        let raw = String::from_utf8_lossy(&mail.raw).to_string();
+        assert!(raw.contains("shift.ics"), "the release mail takes the shift out of calendars");
         assert_eq!(shift_row(&app, &shifts[0]).await.0, "open");
 
         // Twelve hours before the start is past the 24-hour cutoff.
@@ -435,6 +439,8 @@ both_backends! {
         assert_eq!(shift["status"], "checked_in");
         assert!(shift["checked_in_at"].is_string());
         problem(act(&app, &agent, &shifts[0], "check-in").await, 409, "already_checked_in").await;
+        let body = problem(act(&app, &agent, &shifts[0], "check-out").await, 409, "shift_not_started").await;
+        assert!(body["starts_at"].is_string());
         problem(act(&app, &agent, &shifts[0], "release").await, 409, "already_checked_in").await;
         problem(act(&app, &agent, &shifts[1], "check-out").await, 409, "not_checked_in").await;
 
@@ -484,6 +490,14 @@ both_backends! {
         assert_eq!(board["items"][0]["urgent_bonus_fen"], 3000);
         assert_eq!(board["items"][0]["pay_estimate_fen"], 9600 + 3000);
         json_of(claim(&app, &rescuer, &shifts[0]).await).await;
+        // The rescuer holds (and is judged on) only the part left to work.
+        let shift = shifts[0].clone();
+        let from: NaiveDateTime = app.with_db(move |c| {
+            shift_assignments::table.filter(shift_assignments::shift_id.eq(&shift))
+                .filter(shift_assignments::ended_at.is_null())
+                .select(shift_assignments::starts_at).first(c).unwrap()
+        }).await;
+        assert!(from > start + Duration::minutes(11), "{from} vs {start}");
         let checked = json_of(act(&app, &rescuer, &shifts[0], "check-in").await).await;
         assert_eq!(checked["status"], "checked_in");
 
@@ -585,6 +599,14 @@ both_backends! {
         let rotated = json_of(app.post_as("/api/agents/me/calendar/rotate", &agent.access, &json!({})).await).await;
         assert_ne!(rotated["url"], url.as_str());
         let res = app.api.get(app.url(&format!("/calendar/{path}"))).send().await.unwrap();
+        assert_eq!(res.status(), 404);
+        // An agent who leaves takes the calendar along.
+        let new_path = rotated["url"].as_str().unwrap().split_once("/calendar/").unwrap().1.to_owned();
+        let res = app.api.get(app.url(&format!("/calendar/{new_path}"))).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        let res = app.post_as("/api/agents/me/leave", &agent.access, &json!({"reason": "personal"})).await;
+        assert_eq!(res.status(), 200);
+        let res = app.api.get(app.url(&format!("/calendar/{new_path}"))).send().await.unwrap();
         assert_eq!(res.status(), 404);
     }
 
