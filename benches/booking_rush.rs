@@ -22,11 +22,24 @@ use serde_json::json;
 
 const SECRET: &str = "bench-secret-bench-secret-bench-secret-0123";
 
+const SHIFT_RULES: &str = "early_access_hours = 24
+early_access_min_quality = 90
+max_hours_per_day = 10
+max_hours_per_week = 48
+min_rest_hours = 8
+free_release_hours = 24
+check_in_opens_minutes = 30
+no_show_grace_minutes = 10
+swap_cutoff_hours = 2
+reminder_hours = 2
+urgent_bonus_fen = 3000
+";
+
 fn write_rules(dir: &std::path::Path, today: chrono::NaiveDate, seats_per_hour: u32) {
     std::fs::create_dir_all(dir).unwrap();
     let day = |n: i64| (today + Duration::days(n)).to_string();
     std::fs::write(dir.join("market.toml"), "time_zone = \"Asia/Shanghai\"\nbookable_start_hour = 8\nbookable_end_hour = 24\nblock_hours = 4\nhold_minutes = 15\nmin_seats = 1\nmax_seats_per_booking = 500\noff_peak_opens_days = 60\noff_peak_multiplier_bp = 10000\n").unwrap();
-    std::fs::write(dir.join("skills.toml"), format!("[[skill]]\nid = \"general\"\nname_en = \"General\"\nname_zh = \"通用\"\nseats_per_hour = {seats_per_hour}\nprice_per_seat_hour_fen = 3500\n")).unwrap();
+    std::fs::write(dir.join("skills.toml"), format!("[[skill]]\nid = \"general\"\nname_en = \"General\"\nname_zh = \"通用\"\nseats_per_hour = {seats_per_hour}\nprice_per_seat_hour_fen = 3500\nagent_hourly_fen = 2400\n")).unwrap();
     std::fs::write(
         dir.join("pricing.toml"),
         "[[volume_tier]]\nmin_seat_hours = 500\ndiscount_bp = 300\n",
@@ -37,6 +50,9 @@ fn write_rules(dir: &std::path::Path, today: chrono::NaiveDate, seats_per_hour: 
         "[[step]]\nmin_days_before_start = 0\nrefund_bp = 0\n",
     )
     .unwrap();
+    // The shipped shift rules (seat-rules/shifts.toml); the rush never confirms, so no
+    // shift is created and early access does not matter here.
+    std::fs::write(dir.join("shifts.toml"), SHIFT_RULES).unwrap();
     std::fs::write(
         dir.join("periods.toml"),
         format!("[[period]]\nid = \"rush\"\nname_en = \"Rush\"\nname_zh = \"抢购\"\nstart = {}\nend = {}\nmultiplier_bp = 18000\n", day(20), day(30)),
