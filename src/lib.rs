@@ -12,6 +12,7 @@ pub mod admin;
 pub mod audit;
 pub mod auth;
 pub mod certification;
+pub mod chat;
 pub mod clock;
 pub mod config;
 pub mod db;
