@@ -77,12 +77,13 @@ fn block_hours(market: &Market) -> Vec<u32> {
 }
 
 /// The coverage grid of `days` market days from `first`: one cell per block, counting the
-/// shifts (start, status) by what became of them. Shifts outside the grid are ignored.
+/// shifts (start, status, how many) by what became of them. Shifts outside the grid are
+/// ignored.
 pub fn coverage(
     market: &Market,
     first: NaiveDate,
     days: u32,
-    shifts: &[(NaiveDateTime, String)],
+    shifts: &[(NaiveDateTime, String, i64)],
 ) -> Vec<CoverageDay> {
     let hours = block_hours(market);
     let zone = market.time_zone;
@@ -100,7 +101,8 @@ pub fn coverage(
             open: 0,
         })
         .collect();
-    for (start, status) in shifts {
+    for (start, status, n) in shifts {
+        let n = u32::try_from(*n).unwrap_or(0);
         let local = start.and_utc().with_timezone(&zone);
         let day = (local.date_naive() - first).num_days();
         let Some(day) = usize::try_from(day).ok().and_then(|d| grid.get_mut(d)) else {
@@ -112,15 +114,15 @@ pub fn coverage(
             continue;
         };
         let cell = &mut day.cells[i];
-        cell.seats += 1;
-        day.seats += 1;
+        cell.seats += n;
+        day.seats += n;
         match status.as_str() {
-            "claimed" => cell.claimed += 1,
-            "checked_in" => cell.checked_in += 1,
-            "completed" => cell.completed += 1,
+            "claimed" => cell.claimed += n,
+            "checked_in" => cell.checked_in += n,
+            "completed" => cell.completed += n,
             _ => {
-                cell.open += 1;
-                day.open += 1;
+                cell.open += n;
+                day.open += n;
             }
         }
     }
@@ -549,18 +551,20 @@ pub async fn coverage_map(state: &AppState, q: CoverageQuery) -> Result<Coverage
         .run(move |conn| -> Result<Coverage, AppError> {
             let from = local_midnight(zone, first);
             let to = local_midnight(zone, first + Duration::days(i64::from(days)));
+            // Counted in the database: a peak fortnight is hundreds of thousands of shifts.
             let mut query = shifts::table
                 .inner_join(bookings::table)
                 .filter(bookings::status.eq_any(["confirmed", "active", "completed"]))
                 .filter(shifts::status.ne("cancelled"))
                 .filter(shifts::starts_at.ge(from))
                 .filter(shifts::starts_at.lt(to))
-                .select((shifts::starts_at, shifts::status))
+                .group_by((shifts::starts_at, shifts::status))
+                .select((shifts::starts_at, shifts::status, diesel::dsl::count_star()))
                 .into_boxed();
             if let Some(skill) = q.skill {
                 query = query.filter(shifts::skill.eq(skill));
             }
-            let rows: Vec<(NaiveDateTime, String)> = query.load(conn)?;
+            let rows: Vec<(NaiveDateTime, String, i64)> = query.load(conn)?;
             let grid = coverage(&rules.market, first, days, &rows);
             Ok(Coverage {
                 time_zone: zone.name().to_owned(),
@@ -700,11 +704,11 @@ mod tests {
     fn coverage_counts_each_block_of_each_day_in_the_markets_zone() {
         // 00:00 UTC on Dec 3 is 08:00 in Shanghai: the first block of Dec 3.
         let shifts = vec![
-            (t(3, 0), "claimed".to_owned()),
-            (t(3, 0), "open".to_owned()),
-            (t(3, 12), "checked_in".to_owned()), // 20:00
-            (t(4, 4), "completed".to_owned()),   // Dec 4 12:00
-            (t(9, 0), "open".to_owned()),        // outside the grid
+            (t(3, 0), "claimed".to_owned(), 1),
+            (t(3, 0), "open".to_owned(), 1),
+            (t(3, 12), "checked_in".to_owned(), 1), // 20:00
+            (t(4, 4), "completed".to_owned(), 1),   // Dec 4 12:00
+            (t(9, 0), "open".to_owned(), 5),        // outside the grid
         ];
         let grid = coverage(
             &market(),
@@ -762,14 +766,14 @@ mod tests {
             shifts in proptest::collection::vec((1u32..20, 0u32..24, 0usize..4), 0..80),
         ) {
             let statuses = ["open", "claimed", "checked_in", "completed"];
-            let rows: Vec<(NaiveDateTime, String)> = shifts
+            let rows: Vec<(NaiveDateTime, String, i64)> = shifts
                 .iter()
-                .map(|(d, h, s)| (t(*d, *h), statuses[*s].to_owned()))
+                .map(|(d, h, s)| (t(*d, *h), statuses[*s].to_owned(), 1))
                 .collect();
             let first = NaiveDate::from_ymd_opt(2026, 12, 5).unwrap();
             let grid = coverage(&market(), first, 7, &rows);
             let zone = chrono_tz::Asia::Shanghai;
-            let inside = rows.iter().filter(|(start, _)| {
+            let inside = rows.iter().filter(|(start, _, _)| {
                 let l = start.and_utc().with_timezone(&zone);
                 let d = (l.date_naive() - first).num_days();
                 (0..7).contains(&d) && l.hour() >= 8
