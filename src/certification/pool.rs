@@ -485,6 +485,18 @@ pub fn quality_of(conn: &mut DbConn, agent: &AccountId) -> QueryResult<Option<i3
         .flatten())
 }
 
+/// The quality of each of `agents` that has one (see [`quality!`]), in one query.
+pub fn qualities_of(conn: &mut DbConn, agents_: &[&str]) -> QueryResult<Vec<(String, i32)>> {
+    let rows: Vec<(String, Option<i32>)> = agents::table
+        .filter(agents::account_id.eq_any(agents_))
+        .select((agents::account_id, quality!()))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, q)| Some((id, q?)))
+        .collect())
+}
+
 type Candidate = (
     String,
     String,

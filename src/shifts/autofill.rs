@@ -5,7 +5,7 @@
 //! at the same moment is settled by the same conditional update, and the agent gets the
 //! same mail with the calendar entry).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
@@ -13,8 +13,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::assign::{self, Candidate, Certification, OpenShift};
+use super::claim::Block;
 use super::service::claim_in;
-use super::store::{self, Via};
+use super::store::Via;
 use crate::accounts::model::{AccountId, MerchantId, TimeZone};
 use crate::certification::mails::MailCtx;
 use crate::certification::profile::WeeklySlot;
@@ -92,6 +93,9 @@ fn open_shifts(
         .collect())
 }
 
+/// Agents who asked for auto-assignment, with what the planner needs of each: loaded in
+/// a handful of queries per [`CHUNK`] agents rather than several per agent, so a run over
+/// thousands of agents stays one quick click.
 fn candidates(
     conn: &mut DbConn,
     min_quality: u32,
@@ -108,49 +112,80 @@ fn candidates(
         ))
         .order(agents::account_id.asc())
         .load(conn)?;
-    let mut out = Vec::with_capacity(rows.len());
-    for (id, availability, zone) in rows {
-        let certs: Vec<(String, NaiveDateTime, NaiveDateTime)> = certifications::table
-            .filter(certifications::agent_id.eq(id.as_str()))
+    let mut certs: HashMap<String, Vec<Certification>> = HashMap::new();
+    let mut served: HashMap<String, BTreeSet<MerchantId>> = HashMap::new();
+    let mut blocks: HashMap<String, Vec<Block>> = HashMap::new();
+    let mut quality: HashMap<String, i32> = HashMap::new();
+    for chunk in rows.chunks(CHUNK) {
+        let ids: Vec<&str> = chunk.iter().map(|(id, _, _)| id.as_str()).collect();
+        let rows: Vec<(String, String, NaiveDateTime)> = certifications::table
+            .filter(certifications::agent_id.eq_any(&ids))
+            .filter(certifications::certified_at.le(now))
             .select((
+                certifications::agent_id,
                 certifications::skill,
-                certifications::certified_at,
                 certifications::expires_at,
             ))
             .load(conn)?;
-        let served: BTreeSet<MerchantId> = shift_assignments::table
-            .filter(shift_assignments::agent_id.eq(id.as_str()))
-            .filter(
-                shift_assignments::outcome
-                    .eq("worked")
-                    .or(shift_assignments::ended_at.is_null()),
-            )
-            .select(shift_assignments::merchant_id)
+        for (agent, skill, expires_at) in rows {
+            certs
+                .entry(agent)
+                .or_default()
+                .push(Certification { skill, expires_at });
+        }
+        let held = shift_assignments::ended_at
+            .is_null()
+            .or(shift_assignments::outcome.eq("worked"));
+        let rows: Vec<(String, String)> = shift_assignments::table
+            .filter(shift_assignments::agent_id.eq_any(&ids))
+            .filter(held)
+            .select((shift_assignments::agent_id, shift_assignments::merchant_id))
             .distinct()
-            .load::<String>(conn)?
-            .into_iter()
-            .map(MerchantId)
-            .collect();
-        let quality = crate::certification::pool::quality_of(conn, &id)?;
-        out.push(Candidate {
-            zone: TimeZone::parse(&zone).unwrap_or_default().0,
-            suspended: false,
-            certifications: certs
-                .into_iter()
-                .filter(|(_, from, _)| *from <= now)
-                .map(|(skill, _, expires_at)| Certification { skill, expires_at })
-                .collect(),
-            shifts: store::committed_blocks(conn, &id, now, None)?,
-            availability: serde_json::from_str::<Vec<WeeklySlot>>(&availability)
-                .unwrap_or_default(),
-            quality: quality.map(f64::from),
-            top_band: quality.is_some_and(|q| q >= min_quality as i32),
-            served,
-            id,
-        });
+            .load(conn)?;
+        for (agent, merchant) in rows {
+            served
+                .entry(agent)
+                .or_default()
+                .insert(MerchantId(merchant));
+        }
+        // What they hold or worked from eight days back: enough for the week and rest rules.
+        let rows: Vec<(String, NaiveDateTime, NaiveDateTime)> = shift_assignments::table
+            .filter(shift_assignments::agent_id.eq_any(&ids))
+            .filter(held)
+            .filter(shift_assignments::ends_at.gt(now - Duration::days(8)))
+            .select((
+                shift_assignments::agent_id,
+                shift_assignments::starts_at,
+                shift_assignments::ends_at,
+            ))
+            .load(conn)?;
+        for (agent, start, end) in rows {
+            blocks.entry(agent).or_default().push(Block { start, end });
+        }
+        quality.extend(crate::certification::pool::qualities_of(conn, &ids)?);
     }
-    Ok(out)
+    Ok(rows
+        .into_iter()
+        .map(|(id, availability, zone)| {
+            let q = quality.get(id.as_str()).copied();
+            Candidate {
+                zone: TimeZone::parse(&zone).unwrap_or_default().0,
+                suspended: false,
+                certifications: certs.remove(id.as_str()).unwrap_or_default(),
+                shifts: blocks.remove(id.as_str()).unwrap_or_default(),
+                availability: serde_json::from_str::<Vec<WeeklySlot>>(&availability)
+                    .unwrap_or_default(),
+                quality: q.map(f64::from),
+                top_band: q.is_some_and(|q| i64::from(q) >= i64::from(min_quality)),
+                served: served.remove(id.as_str()).unwrap_or_default(),
+                id,
+            }
+        })
+        .collect())
 }
+
+/// Agents per batch of lookups (well under every backend's limit on bound parameters).
+const CHUNK: usize = 500;
 
 pub async fn run(
     state: &AppState,

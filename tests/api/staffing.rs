@@ -283,3 +283,31 @@ both_backends! {
         assert_eq!(res.status(), 403);
     }
 }
+
+both_backends! {
+    async fn auto_fill_prefers_the_agent_who_worked_for_the_shop(app) {
+        let shop = app.merchant("Tea House").await;
+        let admin = app.admin().await;
+        let (_, first) = booked(&app, &shop, "general", 2, (8, 12), 1).await;
+        past_early_access(&app);
+        // Ids are time-ordered: the newcomer signs up first, so only continuity can pick
+        // the regular.
+        let newcomer = certified(&app, "Li Lei", "general").await;
+        let regular = certified(&app, "Wang Fang", "general").await;
+        json_of(claim(&app, &regular, &first[0]).await).await;
+        let start = shift_start(&app, &first[0]).await;
+        clock_to(&app, start - Duration::minutes(5));
+        json_of(act(&app, &regular, &first[0], "check-in").await).await;
+        clock_to(&app, start + Duration::hours(4));
+        json_of(act(&app, &regular, &first[0], "check-out").await).await;
+        always_available(&app, &newcomer).await;
+        always_available(&app, &regular).await;
+
+        let (_, next) = booked(&app, &shop, "general", 5, (8, 12), 1).await;
+        past_early_access(&app);
+        let report = json_of(app.post_as("/api/admin/shifts/auto-fill", &admin.access, &json!({"days": 7})).await).await;
+        assert_eq!(report["candidates"], 2);
+        assert_eq!(report["assigned"], 1, "{report}");
+        assert_eq!(shift_row(&app, &next[0]).await.1, Some(regular.id()));
+    }
+}
