@@ -478,7 +478,7 @@ fn view(row: &TrialRow) -> Result<TrialView, AppError> {
     })
 }
 
-fn agent_status(conn: &mut DbConn, agent: &AccountId) -> Result<AgentStatus, AppError> {
+pub(crate) fn agent_status(conn: &mut DbConn, agent: &AccountId) -> Result<AgentStatus, AppError> {
     super::store::find(conn, agent)?
         .and_then(|a| AgentStatus::parse(&a.status))
         .ok_or(AppError::Forbidden { code: "wrong_role" })
@@ -510,20 +510,21 @@ pub fn certifications_of(
         .collect())
 }
 
-/// Whether `agent` holds a certification for `skill` valid at `at` (for shift claims: an
-/// expired certification stops them).
-pub fn certified_for(
+/// Whether `agent` holds a certification for `skill` covering all of `[start, end)`: the
+/// rule shift claims go by (and the job board filters on the same terms).
+pub fn certified_during(
     conn: &mut DbConn,
     agent: &AccountId,
     skill: &str,
-    at: NaiveDateTime,
+    start: NaiveDateTime,
+    end: NaiveDateTime,
 ) -> QueryResult<bool> {
     let row: Option<(NaiveDateTime, NaiveDateTime)> = certifications::table
         .find((agent.as_str(), skill))
         .select((certifications::certified_at, certifications::expires_at))
         .first(conn)
         .optional()?;
-    Ok(row.is_some_and(|(from, to)| trial::valid_at(from, to, at)))
+    Ok(row.is_some_and(|(from, to)| from <= start && end <= to))
 }
 
 pub async fn my_certifications(

@@ -26,6 +26,32 @@ pub async fn run(state: web::Data<AppState>, every: Duration, mut shutdown: watc
     }
 }
 
+/// A housekeeping step that writes mail: what it did, counted.
+pub(crate) type Step = fn(
+    &mut crate::db::DbConn,
+    chrono::NaiveDateTime,
+    &crate::certification::mails::MailCtx,
+) -> Result<usize, crate::error::AppError>;
+
+/// Runs one step on its own connection with the service clock; a failure is logged and
+/// counts as nothing done, so one step never holds up the others (it is retried next pass).
+pub(crate) async fn run_step(
+    state: &AppState,
+    ctx: &crate::certification::mails::MailCtx,
+    name: &'static str,
+    f: Step,
+) -> usize {
+    let clock = state.clock.clone();
+    let ctx = ctx.clone();
+    match state.db.run(move |conn| f(conn, clock.now(), &ctx)).await {
+        Ok(n) => n,
+        Err(e) => {
+            tracing::warn!(step = name, error = %e, "housekeeping step failed; will retry");
+            0
+        }
+    }
+}
+
 /// One pass; returns (bookings moved, notices sent).
 pub async fn tick(state: &AppState) -> (usize, usize) {
     let rules = state.rules();

@@ -11,6 +11,7 @@ use crate::certification::mails::MailCtx;
 use crate::db::{DbConn, write_transaction};
 use crate::error::AppError;
 use crate::mail::templates::ShiftNotice;
+use crate::seats::jobs::run_step;
 use crate::state::AppState;
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -111,20 +112,7 @@ pub fn expire_swaps(
 
 pub async fn tick(state: &AppState) -> Done {
     let ctx = MailCtx::new(state);
-    type Step = fn(&mut DbConn, NaiveDateTime, &MailCtx) -> Result<usize, AppError>;
-    let step = |name: &'static str, f: Step| {
-        let clock = state.clock.clone();
-        let ctx = ctx.clone();
-        async move {
-            match state.db.run(move |conn| f(conn, clock.now(), &ctx)).await {
-                Ok(n) => n,
-                Err(e) => {
-                    tracing::warn!(step = name, error = %e, "shift housekeeping failed; will retry");
-                    0
-                }
-            }
-        }
-    };
+    let step = |name, f| run_step(state, &ctx, name, f);
     let done = Done {
         no_shows: step("no_shows", no_shows).await,
         completed: step("complete_ended", complete_ended).await,

@@ -306,32 +306,26 @@ fn claimable_block(shift: &ShiftRow, now: NaiveDateTime) -> Result<Block, AppErr
     Err(refusal(Refusal::Started))
 }
 
-fn agent_status(conn: &mut DbConn, agent: &AccountId) -> Result<AgentStatus, AppError> {
-    crate::certification::store::find(conn, agent)?
-        .and_then(|a| AgentStatus::parse(&a.status))
-        .ok_or(AppError::Forbidden { code: "wrong_role" })
-}
-
-/// Everything [`claim::check_claim`] needs about `agent` for `shift`.
+/// Gathers what [`claim::check_claim`] needs about the agent (`viewer`) for `shift` and
+/// asks it; returns the part of the shift the agent would hold.
 fn check(
     conn: &mut DbConn,
     rules: &Ruleset,
-    agent: &AccountId,
+    viewer: &Viewer,
     shift: &ShiftRow,
     confirmed_at: NaiveDateTime,
     now: NaiveDateTime,
-) -> Result<(), AppError> {
-    let status = agent_status(conn, agent)?;
-    let viewer = viewer(conn, agent)?;
+) -> Result<Block, AppError> {
+    let agent = &viewer.id;
+    let status = crate::certification::trials::agent_status(conn, agent)?;
     let block = claimable_block(shift, now)?;
-    let certified =
-        crate::certification::trials::certified_for(conn, agent, &shift.skill, shift.starts_at)?
-            && crate::certification::trials::certified_for(
-                conn,
-                agent,
-                &shift.skill,
-                shift.ends_at - Duration::minutes(1),
-            )?;
+    let certified = crate::certification::trials::certified_during(
+        conn,
+        agent,
+        &shift.skill,
+        shift.starts_at,
+        shift.ends_at,
+    )?;
     let early_window_open =
         now < confirmed_at + Duration::hours(rules.shifts.early_access_hours.into());
     let early_access = early_window_open && {
@@ -361,7 +355,8 @@ fn check(
         &rules.shifts.claim_limits(),
         now,
     )
-    .map_err(refusal)
+    .map_err(refusal)?;
+    Ok(block)
 }
 
 /// Loads a shift for a change, refusing one whose booking was cancelled.
@@ -427,8 +422,8 @@ pub fn claim_in(
             "another agent claimed this shift first",
         ));
     }
-    check(conn, &ctx.rules, agent, &shift, confirmed_at, now)?;
-    let block = claimable_block(&shift, now)?;
+    let viewer = viewer(conn, agent)?;
+    let block = check(conn, &ctx.rules, &viewer, &shift, confirmed_at, now)?;
     if !store::take_open(conn, &shift.id, agent, now)? {
         return Err(AppError::conflict(
             "shift_taken",
@@ -452,7 +447,7 @@ pub fn claim_in(
         Via::Swap => ShiftNotice::SwappedIn,
     };
     mail(conn, ctx, agent, &listing, notice, Calendar::Add, now)?;
-    my_view(conn, ctx, agent, listing, now)
+    view_for(conn, ctx, &viewer, listing, now)
 }
 
 fn my_view(
@@ -463,8 +458,19 @@ fn my_view(
     now: NaiveDateTime,
 ) -> Result<ShiftView, AppError> {
     let viewer = viewer(conn, agent)?;
-    let mine = latest_assignment(conn, agent, &listing.shift.id)?;
-    Ok(view(&ctx.rules, &viewer, listing, mine.as_ref(), now))
+    view_for(conn, ctx, &viewer, listing, now)
+}
+
+/// The shift as `viewer` sees it, with their latest holding of it.
+fn view_for(
+    conn: &mut DbConn,
+    ctx: &MailCtx,
+    viewer: &Viewer,
+    listing: ShiftListing,
+    now: NaiveDateTime,
+) -> Result<ShiftView, AppError> {
+    let mine = latest_assignment(conn, &viewer.id, &listing.shift.id)?;
+    Ok(view(&ctx.rules, viewer, listing, mine.as_ref(), now))
 }
 
 fn latest_assignment(
@@ -598,7 +604,7 @@ pub async fn check_in(
 ) -> Result<ShiftView, AppError> {
     in_tx(state, move |conn, ctx, now| {
         if matches!(
-            agent_status(conn, &agent)?,
+            crate::certification::trials::agent_status(conn, &agent)?,
             AgentStatus::Suspended | AgentStatus::Left
         ) {
             return Err(refusal(Refusal::Suspended));
@@ -972,7 +978,8 @@ pub async fn take_swap(
         }
         swap_open(ctx, &shift, now)?;
         // The early-access window has no say over a shift that is already staffed.
-        check(conn, &ctx.rules, &agent, &shift, NaiveDateTime::MIN, now)?;
+        let viewer = viewer(conn, &agent)?;
+        check(conn, &ctx.rules, &viewer, &shift, NaiveDateTime::MIN, now)?;
         let previous = store::current_assignment(conn, &shift.id)?.ok_or(AppError::NotFound)?;
         if !store::take_offered(conn, &shift.id, &holder, &agent, now)? {
             return Err(AppError::conflict(
@@ -1011,7 +1018,7 @@ pub async fn take_swap(
             Calendar::Add,
             now,
         )?;
-        my_view(conn, ctx, &agent, listing, now)
+        view_for(conn, ctx, &viewer, listing, now)
     })
     .await
 }

@@ -23,6 +23,18 @@ use crate::state::AppState;
 
 // ----- pure summaries -----
 
+/// When each agent in `history` (agent, start of a worked shift) first worked for the shop.
+fn first_worked(history: &[(String, NaiveDateTime)]) -> HashMap<&str, NaiveDateTime> {
+    let mut first: HashMap<&str, NaiveDateTime> = HashMap::new();
+    for (agent, start) in history {
+        first
+            .entry(agent.as_str())
+            .and_modify(|t| *t = (*t).min(*start))
+            .or_insert(*start);
+    }
+    first
+}
+
 /// Share (basis points) of `staffed` shifts (agent, start) whose agent had already worked
 /// for the merchant before that start, by `history` (agent, start of each worked shift).
 /// `None` when nothing is staffed.
@@ -33,13 +45,7 @@ pub fn continuity_bp(
     if staffed.is_empty() {
         return None;
     }
-    let mut first: HashMap<&str, NaiveDateTime> = HashMap::new();
-    for (agent, start) in history {
-        first
-            .entry(agent.as_str())
-            .and_modify(|t| *t = (*t).min(*start))
-            .or_insert(*start);
-    }
+    let first = first_worked(history);
     let returning = staffed
         .iter()
         .filter(|(agent, start)| first.get(agent.as_str()).is_some_and(|t| t < start))
@@ -382,13 +388,7 @@ fn staffed_view(
         .filter_map(|r| r.7.clone().map(|a| (a, r.4)))
         .collect();
     let continuity = continuity_bp(history, &staffed);
-    let mut first: HashMap<&str, NaiveDateTime> = HashMap::new();
-    for (agent, start) in history {
-        first
-            .entry(agent.as_str())
-            .and_modify(|t| *t = (*t).min(*start))
-            .or_insert(*start);
-    }
+    let first = first_worked(history);
     let items = rows
         .into_iter()
         .map(|r| StaffedShift {
@@ -476,8 +476,7 @@ pub async fn shop_staffing(
                 local_midnight(zone, today + Duration::days(1)),
             );
             let history = worked_history(conn, merchant.as_str())?;
-            let rows = staff_rows(conn, merchant.as_str(), None, Some((from, to)))?;
-            let (today_items, _) = staffed_view(zone, rows, &history);
+            // One read of the window; today's shifts are part of it.
             let window = staff_rows(
                 conn,
                 merchant.as_str(),
@@ -488,6 +487,12 @@ pub async fn shop_staffing(
                 .iter()
                 .filter(|r| r.6 == "open" && r.5 > now && r.4 < now + Duration::days(14))
                 .count() as u32;
+            let today_rows: Vec<StaffRow> = window
+                .iter()
+                .filter(|r| r.4 < to && r.5 > from)
+                .cloned()
+                .collect();
+            let (today_items, _) = staffed_view(zone, today_rows, &history);
             let (_, continuity_bp) = staffed_view(zone, window, &history);
             Ok(ShopStaffing {
                 merchant_id: merchant.0.clone(),

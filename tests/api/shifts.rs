@@ -138,6 +138,16 @@ pub(crate) async fn shift_row(app: &TestApp, id: &str) -> (String, Option<String
     .await
 }
 
+/// Waits (up to 10 s) for the background jobs to move a shift to `status`.
+pub(crate) async fn wait_for_status(app: &TestApp, id: &str, status: &str) {
+    for _ in 0..100 {
+        if shift_row(app, id).await.0 == status {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
 pub(crate) async fn outcomes(app: &TestApp, shift: &str) -> Vec<(String, Option<String>)> {
     let id = shift.to_owned();
     app.with_db(move |c| {
@@ -454,12 +464,7 @@ both_backends! {
         clock_to(&app, start + Duration::hours(4) - Duration::minutes(10));
         json_of(act(&app, &agent, &shifts[1], "check-in").await).await;
         clock_to(&app, start + Duration::hours(8) + Duration::minutes(1));
-        for _ in 0..100 {
-            if shift_row(&app, &shifts[1]).await.0 == "completed" {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
+        wait_for_status(&app, &shifts[1], "completed").await;
         assert_eq!(shift_row(&app, &shifts[1]).await.0, "completed");
         assert_eq!(outcomes(&app, &shifts[1]).await, [(agent.id(), Some("worked".to_owned()))]);
     }

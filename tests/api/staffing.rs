@@ -9,6 +9,7 @@ use crate::both_backends;
 use crate::helpers::{Session, TestApp, problem};
 use crate::shifts::{
     act, booked, certified, claim, clock_to, json_of, past_early_access, shift_row, shift_start,
+    wait_for_status,
 };
 use cloudseat::db::schema::agents;
 
@@ -131,12 +132,7 @@ both_backends! {
         assert!(empty["items"].as_array().unwrap().is_empty());
         let start = shift_start(&app, &shifts[0]).await;
         clock_to(&app, start + Duration::minutes(11));
-        for _ in 0..100 {
-            if shift_row(&app, &shifts[0]).await.0 == "open" {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
+        wait_for_status(&app, &shifts[0], "open").await;
         let list = json_of(app.get_as("/api/admin/shifts/no-shows", &admin.access).await).await;
         let items = list["items"].as_array().unwrap();
         assert_eq!(items.len(), 1);
@@ -197,12 +193,7 @@ both_backends! {
         clock_to(&app, start + Duration::hours(2));
         json_of(act(&app, &agent, &shifts[0], "check-out").await).await;
         clock_to(&app, start + Duration::hours(4) + Duration::minutes(11));
-        for _ in 0..100 {
-            if shift_row(&app, &shifts[1]).await.0 == "open" {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
+        wait_for_status(&app, &shifts[1], "open").await;
         json_of(act(&app, &agent, &later[0], "release").await).await;
 
         let month = &crate::helpers::day(3)[..7];

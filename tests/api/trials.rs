@@ -412,8 +412,8 @@ both_backends! {
             .with_db(move |c| {
                 let agent = cloudseat::accounts::model::AccountId(id);
                 (
-                    cloudseat::certification::trials::certified_for(c, &agent, "general", clock_now - Duration::days(400)).unwrap(),
-                    cloudseat::certification::trials::certified_for(c, &agent, "general", clock_now).unwrap(),
+                    cloudseat::certification::trials::certified_during(c, &agent, "general", clock_now - Duration::days(400), clock_now - Duration::days(400) + Duration::hours(4)).unwrap(),
+                    cloudseat::certification::trials::certified_during(c, &agent, "general", clock_now, clock_now + Duration::hours(4)).unwrap(),
                 )
             })
             .await;
