@@ -53,6 +53,12 @@ fn write_rules(dir: &std::path::Path, today: chrono::NaiveDate, seats_per_hour: 
     // The shipped shift rules (seat-rules/shifts.toml); the rush never confirms, so no
     // shift is created and early access does not matter here.
     std::fs::write(dir.join("shifts.toml"), SHIFT_RULES).unwrap();
+    // The shipped chat rules.
+    std::fs::write(
+        dir.join("chat.toml"),
+        include_str!("../seat-rules/chat.toml"),
+    )
+    .unwrap();
     std::fs::write(
         dir.join("periods.toml"),
         format!("[[period]]\nid = \"rush\"\nname_en = \"Rush\"\nname_zh = \"抢购\"\nstart = {}\nend = {}\nmultiplier_bp = 18000\n", day(20), day(30)),

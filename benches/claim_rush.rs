@@ -66,6 +66,12 @@ fn write_rules(dir: &std::path::Path, today: chrono::NaiveDate, seats: usize) {
     )
     .unwrap();
     std::fs::write(dir.join("shifts.toml"), SHIFT_RULES).unwrap();
+    // The shipped chat rules.
+    std::fs::write(
+        dir.join("chat.toml"),
+        include_str!("../seat-rules/chat.toml"),
+    )
+    .unwrap();
 }
 
 /// One wave's answers: status, the problem's `code` (refusals), the shift and the time.

@@ -644,6 +644,7 @@ mod tests {
                 ],
             },
             shifts: Default::default(),
+            chat: Default::default(),
         }
     }
 

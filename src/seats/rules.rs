@@ -30,10 +30,12 @@ pub const PERIODS_FILE: &str = "periods.toml";
 pub const PRICING_FILE: &str = "pricing.toml";
 pub const CANCELLATION_FILE: &str = "cancellation.toml";
 pub const SHIFTS_FILE: &str = "shifts.toml";
+pub const CHAT_FILE: &str = "chat.toml";
 
 /// Every file of a ruleset, sorted by name: the order in which they are hashed.
-pub const RULE_FILES: [&str; 6] = [
+pub const RULE_FILES: [&str; 7] = [
     CANCELLATION_FILE,
+    CHAT_FILE,
     MARKET_FILE,
     PERIODS_FILE,
     PRICING_FILE,
@@ -72,6 +74,7 @@ pub struct Ruleset {
     pub pricing: Pricing,
     pub cancellation: CancellationPolicy,
     pub shifts: ShiftRules,
+    pub chat: ChatRules,
 }
 
 impl Ruleset {
@@ -204,6 +207,55 @@ impl ShiftRules {
             max_hours_per_week: self.max_hours_per_week,
             min_rest_hours: self.min_rest_hours,
             early_access_hours: self.early_access_hours,
+        }
+    }
+}
+
+/// How live chats are routed and timed, from `chat.toml`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChatRules {
+    /// An unanswered offer expires after this long and goes to the next agent.
+    pub offer_timeout_secs: u32,
+    /// An accepted chat without a first agent reply for this long is taken back.
+    pub first_reply_limit_secs: u32,
+    /// The first-response target (countdown and service level).
+    pub first_response_target_secs: u32,
+    /// How long a disconnected agent keeps their chats.
+    pub offline_grace_secs: u32,
+    /// A customer returns to their last agent within this many days; 0 is off.
+    pub sticky_days: u32,
+    /// The cap of concurrent chats on a shift.
+    pub shift_max_concurrent_chats: u32,
+    pub idle_warning_minutes: u32,
+    pub idle_close_minutes: u32,
+    pub max_message_chars: u32,
+    pub messages_per_minute: u32,
+    pub message_burst: u32,
+}
+
+/// The values the shipped `chat.toml` states, for tests and examples.
+impl Default for ChatRules {
+    fn default() -> Self {
+        ChatRules {
+            offer_timeout_secs: 20,
+            first_reply_limit_secs: 60,
+            first_response_target_secs: 30,
+            offline_grace_secs: 60,
+            sticky_days: 7,
+            shift_max_concurrent_chats: 5,
+            idle_warning_minutes: 10,
+            idle_close_minutes: 5,
+            max_message_chars: 4000,
+            messages_per_minute: 60,
+            message_burst: 10,
+        }
+    }
+}
+
+impl ChatRules {
+    pub fn routing(&self) -> crate::chat::routing::RoutingRules {
+        crate::chat::routing::RoutingRules {
+            sticky_days: self.sticky_days,
         }
     }
 }
@@ -392,6 +444,7 @@ pub fn load_dir(dir: &Path) -> Result<Ruleset, RulesErrors> {
     let pricing = load_file(&files, &mut errors, PRICING_FILE, load_pricing);
     let cancellation = load_file(&files, &mut errors, CANCELLATION_FILE, load_cancellation);
     let shifts = load_file(&files, &mut errors, SHIFTS_FILE, load_shifts);
+    let chat = load_file(&files, &mut errors, CHAT_FILE, load_chat);
 
     if let (
         Some(market),
@@ -400,7 +453,8 @@ pub fn load_dir(dir: &Path) -> Result<Ruleset, RulesErrors> {
         Some(pricing),
         Some(cancellation),
         Some(shifts),
-    ) = (market, skills, periods, pricing, cancellation, shifts)
+        Some(chat),
+    ) = (market, skills, periods, pricing, cancellation, shifts, chat)
         && errors.is_empty()
     {
         let digest = hex::encode(hasher.finalize());
@@ -412,6 +466,7 @@ pub fn load_dir(dir: &Path) -> Result<Ruleset, RulesErrors> {
             pricing,
             cancellation,
             shifts,
+            chat,
         });
     }
     errors.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
@@ -909,6 +964,79 @@ fn load_shifts(r: &mut Report<'_>) -> Option<ShiftRules> {
     })
 }
 
+// ----- chat.toml -----
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawChat {
+    offer_timeout_secs: Spanned<i64>,
+    first_reply_limit_secs: Spanned<i64>,
+    first_response_target_secs: Spanned<i64>,
+    offline_grace_secs: Spanned<i64>,
+    sticky_days: Spanned<i64>,
+    shift_max_concurrent_chats: Spanned<i64>,
+    idle_warning_minutes: Spanned<i64>,
+    idle_close_minutes: Spanned<i64>,
+    max_message_chars: Spanned<i64>,
+    messages_per_minute: Spanned<i64>,
+    message_burst: Spanned<i64>,
+}
+
+fn load_chat(r: &mut Report<'_>) -> Option<ChatRules> {
+    let doc = r.document()?;
+    let span = doc.span();
+    let raw: RawChat = r.de(Spanned::new(span, DeValue::Table(doc.into_inner())))?;
+    let offer_timeout_secs = r.int("`offer_timeout_secs`", &raw.offer_timeout_secs, 5, 300);
+    let first_reply_limit_secs: Option<u32> = r.int(
+        "`first_reply_limit_secs`",
+        &raw.first_reply_limit_secs,
+        10,
+        600,
+    );
+    let target: Option<u32> = r.int(
+        "`first_response_target_secs`",
+        &raw.first_response_target_secs,
+        1,
+        600,
+    );
+    if let (Some(limit), Some(target)) = (first_reply_limit_secs, target)
+        && target > limit
+    {
+        r.at(
+            raw.first_response_target_secs.span(),
+            format!(
+                "`first_response_target_secs` ({target}) must be at most `first_reply_limit_secs` ({limit})"
+            ),
+        );
+    }
+    let offline_grace_secs = r.int("`offline_grace_secs`", &raw.offline_grace_secs, 5, 600);
+    let sticky_days = r.int("`sticky_days`", &raw.sticky_days, 0, 90);
+    let shift_max_concurrent_chats = r.int(
+        "`shift_max_concurrent_chats`",
+        &raw.shift_max_concurrent_chats,
+        1,
+        20,
+    );
+    let idle_warning_minutes = r.int("`idle_warning_minutes`", &raw.idle_warning_minutes, 1, 120);
+    let idle_close_minutes = r.int("`idle_close_minutes`", &raw.idle_close_minutes, 1, 120);
+    let max_message_chars = r.int("`max_message_chars`", &raw.max_message_chars, 1, 20_000);
+    let messages_per_minute = r.int("`messages_per_minute`", &raw.messages_per_minute, 1, 600);
+    let message_burst = r.int("`message_burst`", &raw.message_burst, 1, 100);
+    Some(ChatRules {
+        offer_timeout_secs: offer_timeout_secs?,
+        first_reply_limit_secs: first_reply_limit_secs?,
+        first_response_target_secs: target?,
+        offline_grace_secs: offline_grace_secs?,
+        sticky_days: sticky_days?,
+        shift_max_concurrent_chats: shift_max_concurrent_chats?,
+        idle_warning_minutes: idle_warning_minutes?,
+        idle_close_minutes: idle_close_minutes?,
+        max_message_chars: max_message_chars?,
+        messages_per_minute: messages_per_minute?,
+        message_burst: message_burst?,
+    })
+}
+
 // ----- periods.toml -----
 
 #[derive(Deserialize)]
@@ -1337,6 +1465,19 @@ reminder_hours = 2
 urgent_bonus_fen = 3000
 "#;
 
+    const CHAT: &str = r#"offer_timeout_secs = 20
+first_reply_limit_secs = 60
+first_response_target_secs = 30
+offline_grace_secs = 60
+sticky_days = 7
+shift_max_concurrent_chats = 5
+idle_warning_minutes = 10
+idle_close_minutes = 5
+max_message_chars = 4000
+messages_per_minute = 60
+message_burst = 10
+"#;
+
     const PERIODS: &str = r#"[[period]]
 id = "d11_2026"
 name_en = "Double 11 2026"
@@ -1402,6 +1543,7 @@ multiplier_bp = 14000
             (PRICING_FILE, PRICING.to_owned()),
             (CANCELLATION_FILE, CANCELLATION.to_owned()),
             (SHIFTS_FILE, SHIFTS.to_owned()),
+            (CHAT_FILE, CHAT.to_owned()),
         ])
     }
 
@@ -2155,6 +2297,41 @@ multiplier_bp = 14000
             Some(1),
             "missing field `agent_hourly_fen`",
         );
+    }
+
+    // ----- chat.toml -----
+
+    #[test]
+    fn chat_rules_load_and_the_shipped_file_states_the_defaults() {
+        assert_eq!(load_edited(&[]).unwrap().chat, ChatRules::default());
+        assert_eq!(load_dir(&shipped_dir()).unwrap().chat, ChatRules::default());
+        assert_eq!(ChatRules::default().routing().sticky_days, 7);
+    }
+
+    #[test]
+    fn chat_rules_are_checked_with_their_lines() {
+        let errors = errors_of(&[
+            (
+                CHAT_FILE,
+                "offer_timeout_secs = 20",
+                "offer_timeout_secs = 2",
+            ),
+            (
+                CHAT_FILE,
+                "first_response_target_secs = 30",
+                "first_response_target_secs = 90",
+            ),
+            (CHAT_FILE, "message_burst = 10", "message_burst = 0"),
+        ]);
+        assert_has(&errors, CHAT_FILE, Some(1), "`offer_timeout_secs`");
+        assert_has(
+            &errors,
+            CHAT_FILE,
+            Some(3),
+            "`first_response_target_secs` (90) must be at most `first_reply_limit_secs` (60)",
+        );
+        assert_has(&errors, CHAT_FILE, Some(11), "`message_burst`");
+        assert_eq!(errors.len(), 3, "{errors:?}");
     }
 
     // ----- shifts.toml -----

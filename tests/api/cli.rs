@@ -45,6 +45,7 @@ fn rules_check_prints_every_problem_and_fails() {
         "pricing.toml",
         "cancellation.toml",
         "shifts.toml",
+        "chat.toml",
     ] {
         let text = std::fs::read_to_string(shipped.join(name)).unwrap();
         let text = match name {
