@@ -179,6 +179,7 @@ impl Application {
                 .configure(crate::certification::trial_routes::configure)
                 .configure(crate::shifts::routes::configure)
                 .configure(crate::shifts::staffing_routes::configure)
+                .configure(crate::briefing::routes::configure)
                 .configure(crate::shifts::staffing_pages::configure)
                 .configure(crate::certification::review_pages::configure)
                 .configure(crate::certification::pages::configure)

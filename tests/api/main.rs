@@ -9,6 +9,7 @@ mod agents;
 mod auth;
 mod authz;
 mod bad_input;
+mod briefing;
 mod cli;
 mod exam_pages;
 mod exams;
