@@ -192,6 +192,7 @@ impl Application {
                 .configure(crate::web::assets::configure)
                 .configure(crate::web::pages::configure)
                 .configure(crate::seats::pages::configure)
+                .configure(crate::briefing::pages::configure)
                 .split_for_parts();
             app.configure(|cfg| crate::web::extractor_configs(cfg, max_body))
                 .service(SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", api))

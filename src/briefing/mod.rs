@@ -7,6 +7,7 @@
 //! The chat workspace shows it through [`agent_may_read`] and [`load_for_agent`].
 
 pub mod model;
+pub mod pages;
 pub mod routes;
 pub mod service;
 pub mod store;

@@ -10,6 +10,7 @@ mod auth;
 mod authz;
 mod bad_input;
 mod briefing;
+mod briefing_pages;
 mod cli;
 mod exam_pages;
 mod exams;
