@@ -11,6 +11,7 @@ pub mod accounts;
 pub mod admin;
 pub mod audit;
 pub mod auth;
+pub mod briefing;
 pub mod certification;
 pub mod chat;
 pub mod clock;

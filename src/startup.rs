@@ -179,6 +179,7 @@ impl Application {
                 .configure(crate::certification::trial_routes::configure)
                 .configure(crate::shifts::routes::configure)
                 .configure(crate::shifts::staffing_routes::configure)
+                .configure(crate::briefing::routes::configure)
                 .configure(crate::shifts::staffing_pages::configure)
                 .configure(crate::certification::review_pages::configure)
                 .configure(crate::certification::pages::configure)
@@ -191,6 +192,7 @@ impl Application {
                 .configure(crate::web::assets::configure)
                 .configure(crate::web::pages::configure)
                 .configure(crate::seats::pages::configure)
+                .configure(crate::briefing::pages::configure)
                 .split_for_parts();
             app.configure(|cfg| crate::web::extractor_configs(cfg, max_body))
                 .service(SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", api))

@@ -297,6 +297,50 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    briefings (merchant_id) {
+        merchant_id -> Text,
+        products -> Text,
+        shipping -> Text,
+        returns -> Text,
+        other -> Text,
+        version -> Integer,
+        updated_by -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    briefing_revisions (id) {
+        id -> Text,
+        merchant_id -> Text,
+        version -> Integer,
+        products -> Text,
+        shipping -> Text,
+        returns -> Text,
+        other -> Text,
+        changed -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    quick_replies (id) {
+        id -> Text,
+        merchant_id -> Text,
+        title -> Text,
+        body -> Text,
+        shortcut -> Nullable<Text>,
+        skill -> Nullable<Text>,
+        position -> Integer,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_by -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(accounts -> merchants (merchant_id));
 diesel::joinable!(bookings -> merchants (merchant_id));
 diesel::joinable!(shifts -> bookings (booking_id));
@@ -327,4 +371,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     trial_slots,
     trials,
     certifications,
+    briefings,
+    briefing_revisions,
+    quick_replies,
 );

@@ -28,42 +28,64 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
             .app_data::<web::Data<AppState>>()
             .map(|s| s.settings.max_body_bytes)
             .unwrap_or(64 * 1024);
-        let is_json = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .map(|mime| {
-                let mime = mime.trim().to_ascii_lowercase();
-                mime == "application/json"
-                    || (mime.starts_with("application/") && mime.ends_with("+json"))
-            })
-            .unwrap_or(false);
-        let declared_len = req
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<usize>().ok());
-        let mut payload = payload.take();
-        Box::pin(async move {
-            if !is_json {
-                return Err(AppError::UnsupportedMediaType);
-            }
-            if declared_len.is_some_and(|len| len > limit) {
+        let read = read_json(req, payload.take(), limit);
+        Box::pin(async move { read.await.map(ApiJson) })
+    }
+}
+
+/// Parses a JSON body exactly as [`ApiJson`] does, with a size limit of its own: for the few
+/// documents that are legitimately larger than `max_body_bytes` (a shop's briefing).
+pub fn read_json<T: DeserializeOwned + 'static>(
+    req: &HttpRequest,
+    payload: Payload,
+    limit: usize,
+) -> LocalBoxFuture<'static, Result<T, AppError>> {
+    let is_json = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|mime| {
+            let mime = mime.trim().to_ascii_lowercase();
+            mime == "application/json"
+                || (mime.starts_with("application/") && mime.ends_with("+json"))
+        })
+        .unwrap_or(false);
+    let body = read_body(req, payload, limit);
+    Box::pin(async move {
+        if !is_json {
+            return Err(AppError::UnsupportedMediaType);
+        }
+        parse_json(&body.await?)
+    })
+}
+
+/// Reads a whole request body of at most `limit` bytes (413 beyond), whatever its type.
+pub fn read_body(
+    req: &HttpRequest,
+    mut payload: Payload,
+    limit: usize,
+) -> LocalBoxFuture<'static, Result<web::BytesMut, AppError>> {
+    let declared_len = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    Box::pin(async move {
+        if declared_len.is_some_and(|len| len > limit) {
+            return Err(AppError::PayloadTooLarge { limit });
+        }
+        let mut body = web::BytesMut::new();
+        while let Some(chunk) = payload.next().await {
+            let chunk =
+                chunk.map_err(|e| AppError::MalformedJson(format!("cannot read the body: {e}")))?;
+            if body.len() + chunk.len() > limit {
                 return Err(AppError::PayloadTooLarge { limit });
             }
-            let mut body = web::BytesMut::new();
-            while let Some(chunk) = payload.next().await {
-                let chunk = chunk
-                    .map_err(|e| AppError::MalformedJson(format!("cannot read the body: {e}")))?;
-                if body.len() + chunk.len() > limit {
-                    return Err(AppError::PayloadTooLarge { limit });
-                }
-                body.extend_from_slice(&chunk);
-            }
-            parse_json(&body).map(ApiJson)
-        })
-    }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
+    })
 }
 
 /// A JSON body that may be left out entirely (then `T::default()`); a body that is there

@@ -21,6 +21,7 @@ use utoipa::{Modify, OpenApi};
         (name = "agents", description = "Agent profiles and the agent lifecycle"),
         (name = "exams", description = "Taking exams"),
         (name = "shifts", description = "The job board, claiming and attending shifts, the swap board"),
+        (name = "briefing", description = "The shop's briefing and quick replies for the agents on its seats"),
         (name = "admin", description = "Platform administration"),
         (name = "operations", description = "Health and metrics"),
         (name = "pages", description = "Server-rendered HTML pages"),

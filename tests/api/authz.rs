@@ -64,6 +64,8 @@ struct Cast {
     bookings: [String; 3],
     /// An exam attempt of the agent's (on the `pre_sale` track).
     attempt: String,
+    /// A quick reply of shop A's.
+    quick_reply: String,
     agent: Session,
     shop_a: Session,
     shop_b: Session,
@@ -666,6 +668,98 @@ fn rules(app: &TestApp, cast: &Cast) -> Vec<Rule> {
             body: None,
             expect: admin_only(200),
         },
+        Rule {
+            method: "GET",
+            documented: "/api/merchant/briefing",
+            path: format!("/api/merchant/briefing?merchant_id={a}"),
+            body: None,
+            expect: shop_a_data(200),
+        },
+        Rule {
+            method: "PUT",
+            documented: "/api/merchant/briefing",
+            path: format!("/api/merchant/briefing?merchant_id={a}"),
+            body: Some(
+                json!({"version": 0, "products": "Tea", "shipping": "", "returns": "", "other": ""}),
+            ),
+            // Shop A saves version 1 first, so the admin's save of version 0 is stale.
+            expect: [
+                (Who::Anonymous, 401),
+                (Who::Agent, 403),
+                (Who::ShopA, 200),
+                (Who::ShopB, 404),
+                (Who::Admin, 409),
+            ],
+        },
+        Rule {
+            method: "GET",
+            documented: "/api/merchant/briefing/revisions",
+            path: format!("/api/merchant/briefing/revisions?merchant_id={a}"),
+            body: None,
+            expect: shop_a_data(200),
+        },
+        Rule {
+            method: "GET",
+            documented: "/api/merchant/quick-replies",
+            path: format!("/api/merchant/quick-replies?merchant_id={a}"),
+            body: None,
+            expect: shop_a_data(200),
+        },
+        Rule {
+            method: "POST",
+            documented: "/api/merchant/quick-replies/reorder",
+            path: format!("/api/merchant/quick-replies/reorder?merchant_id={a}"),
+            body: Some(json!({"ids": [cast.quick_reply]})),
+            expect: shop_a_data(200),
+        },
+        Rule {
+            method: "PUT",
+            documented: "/api/merchant/quick-replies/{quick_reply_id}",
+            path: format!(
+                "/api/merchant/quick-replies/{}?merchant_id={a}",
+                cast.quick_reply
+            ),
+            body: Some(json!({"title": "Hi", "body": "Hi there"})),
+            expect: shop_a_data(200),
+        },
+        Rule {
+            method: "POST",
+            documented: "/api/merchant/quick-replies",
+            path: format!("/api/merchant/quick-replies?merchant_id={a}"),
+            body: Some(json!({"title": "Bye", "body": "Goodbye"})),
+            expect: shop_a_data(201),
+        },
+        Rule {
+            method: "DELETE",
+            documented: "/api/merchant/quick-replies/{quick_reply_id}",
+            path: format!(
+                "/api/merchant/quick-replies/{}?merchant_id={a}",
+                cast.quick_reply
+            ),
+            body: None,
+            // Shop A deletes it first, so the admin finds nothing left.
+            expect: [
+                (Who::Anonymous, 401),
+                (Who::Agent, 403),
+                (Who::ShopA, 204),
+                (Who::ShopB, 404),
+                (Who::Admin, 404),
+            ],
+        },
+        Rule {
+            method: "GET",
+            documented: "/api/agent/merchants/{merchant_id}/briefing",
+            path: format!("/api/agent/merchants/{a}/briefing"),
+            body: None,
+            // Only agents, and only around a shift of the shop (tests/api/briefing.rs).
+            expect: [
+                (Who::Anonymous, 401),
+                (Who::Agent, 404),
+                (Who::ShopA, 403),
+                (Who::ShopB, 403),
+                (Who::Admin, 403),
+            ],
+        },
     ]
 }
 
@@ -750,9 +844,22 @@ async fn cast(app: &TestApp) -> Cast {
         .as_str()
         .unwrap()
         .to_owned();
+    let res = app
+        .post_as(
+            "/api/merchant/quick-replies",
+            &shop_a.access,
+            &json!({"title": "Hello", "body": "Hello, how can I help?"}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let quick_reply = res.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     Cast {
         bookings,
         attempt,
+        quick_reply,
         agent,
         shop_a,
         shop_b,

@@ -9,6 +9,8 @@ mod agents;
 mod auth;
 mod authz;
 mod bad_input;
+mod briefing;
+mod briefing_pages;
 mod cli;
 mod exam_pages;
 mod exams;

@@ -1,0 +1,3 @@
+DROP TABLE quick_replies;
+DROP TABLE briefing_revisions;
+DROP TABLE briefings;
