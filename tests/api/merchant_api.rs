@@ -497,6 +497,51 @@ both_backends! {
         .await;
     }
 
+    async fn concurrent_senders_never_take_the_same_delivery(app) {
+        let shop = app.merchant("Busy Shop").await;
+        let mid = shop.merchant_id();
+        endpoint(&app, &shop.access, &mid, "http://127.0.0.1:9/never", &["chat.closed"]).await;
+        // Queued for tomorrow, so the service's own sender leaves them alone; three other
+        // "instances" then lease them at once.
+        let tomorrow = app.clock.now() + chrono::Duration::days(1);
+        let merchant = MerchantId(mid.clone());
+        app.with_db(move |conn| {
+            cloudseat::db::write_transaction(conn, |conn| {
+                for n in 0..40 {
+                    cloudseat::merchant_api::enqueue(conn, &merchant, "chat.closed", &json!({"n": n}), tomorrow)?;
+                }
+                diesel::QueryResult::Ok(())
+            })
+            .unwrap()
+        })
+        .await;
+        let mut senders = Vec::new();
+        for _ in 0..3 {
+            let db = app.db.clone();
+            senders.push(tokio::task::spawn_blocking(move || {
+                let mut conn = db.get_blocking().unwrap();
+                let mut taken = Vec::new();
+                loop {
+                    let batch = cloudseat::db::write_transaction(&mut conn, |conn| {
+                        cloudseat::merchant_api::webhooks::lease_due(conn, tomorrow, 3, chrono::Duration::minutes(5))
+                    })
+                    .unwrap();
+                    if batch.is_empty() {
+                        return taken;
+                    }
+                    taken.extend(batch.into_iter().map(|d| d.id));
+                }
+            }));
+        }
+        let mut all = Vec::new();
+        for sender in senders {
+            all.extend(sender.await.unwrap());
+        }
+        let distinct: std::collections::BTreeSet<_> = all.iter().collect();
+        assert_eq!(all.len(), 40, "every delivery leased once");
+        assert_eq!(distinct.len(), 40, "none leased twice");
+    }
+
     async fn bad_endpoints_are_refused_field_by_field(app) {
         let shop = app.merchant("Careless Shop").await;
         let path = format!("/api/merchants/{}/webhooks", shop.merchant_id());
