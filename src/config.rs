@@ -31,6 +31,7 @@ pub struct Settings {
     pub log: LogSettings,
     pub mail: MailSettings,
     pub security: SecuritySettings,
+    pub webhooks: WebhookSettings,
     /// The folder of seat rule files (prices, inventory, peak periods, refunds).
     pub rules_dir: PathBuf,
     /// Largest accepted request body in bytes.
@@ -121,6 +122,27 @@ pub struct SecuritySettings {
     pub secure_cookies: SecureCookies,
 }
 
+/// Signed webhooks to merchants' endpoints (see `merchant_api::webhooks`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookSettings {
+    /// Accept endpoint URLs on loopback, private and link-local addresses and `localhost`.
+    /// Off by default: a shop must not make the service call into its own network.
+    pub allow_private_targets: bool,
+    /// Seconds between scans for due deliveries when nothing wakes the sender earlier.
+    pub poll_interval_secs: u64,
+    /// Seconds one delivery may take (connect, send, and read the response status).
+    pub timeout_secs: u64,
+    /// After this many failed attempts a delivery is marked failed (a shop can retry it).
+    pub max_attempts: i32,
+    /// The first retry delay in seconds; it doubles with each failure up to `retry_max_secs`.
+    pub retry_base_secs: i64,
+    pub retry_max_secs: i64,
+    /// Deliveries in flight at once per instance, so one slow endpoint does not hold up
+    /// every other shop's.
+    pub concurrency: usize,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SecureCookies {
@@ -176,6 +198,15 @@ impl Default for Settings {
                 max_failed_logins_per_account: 5,
                 max_failed_logins_per_ip: 30,
                 secure_cookies: SecureCookies::Auto,
+            },
+            webhooks: WebhookSettings {
+                allow_private_targets: false,
+                poll_interval_secs: 5,
+                timeout_secs: 10,
+                max_attempts: 8,
+                retry_base_secs: 30,
+                retry_max_secs: 6 * 3600,
+                concurrency: 8,
             },
             rules_dir: PathBuf::from(crate::seats::rules::DEFAULT_DIR),
             max_body_bytes: 64 * 1024,
@@ -250,6 +281,7 @@ mod tests {
         assert_eq!(s.database_url(), "sqlite://./data/cloudseat.db");
         assert_eq!(s.outbox_dir(), PathBuf::from("./data/outbox"));
         assert_eq!(s.listen, "127.0.0.1:8080");
+        assert!(!s.webhooks.allow_private_targets);
     }
 
     #[test]

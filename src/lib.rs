@@ -20,6 +20,7 @@ pub mod db;
 pub mod demo;
 pub mod error;
 pub mod mail;
+pub mod merchant_api;
 pub mod seats;
 pub mod shifts;
 pub mod startup;

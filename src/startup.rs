@@ -1,6 +1,6 @@
 //! Building and running the service, in one place that `main` and every integration test
 //! call alike: `Application::build(settings)` binds (port 0 picks a free one), migrates,
-//! starts the outbox sender, and reports where it listens.
+//! starts the outbox and webhook senders, and reports where it listens.
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
@@ -25,6 +25,7 @@ use crate::config::Settings;
 use crate::db::Db;
 use crate::mail::Mailer;
 use crate::mail::sender::OutboxSender;
+use crate::merchant_api::sender::WebhookSender;
 use crate::state::AppState;
 use crate::web::metrics::Metrics;
 use crate::web::telemetry::RootSpan;
@@ -36,6 +37,7 @@ pub struct Application {
     sender_task: tokio::task::JoinHandle<()>,
     stop_sender: watch::Sender<bool>,
     jobs_task: tokio::task::JoinHandle<()>,
+    webhook_task: tokio::task::JoinHandle<()>,
     pub db: Db,
     /// The service's clock (tests move it forward).
     pub clock: Clock,
@@ -132,6 +134,7 @@ impl Application {
             .with_context(|| format!("mail.from {:?} is not a mailbox", settings.mail.from))?;
 
         let wake = Arc::new(Notify::new());
+        let webhook_wake = Arc::new(Notify::new());
         let clock = Clock::default();
         let settings = Arc::new(settings);
         let state = web::Data::new(AppState {
@@ -143,6 +146,7 @@ impl Application {
             settings: settings.clone(),
             public_url: public_url.clone(),
             outbox_wake: wake.clone(),
+            webhook_wake: webhook_wake.clone(),
             metrics: Arc::new(Metrics::new()?),
             clock: clock.clone(),
             rules: std::sync::RwLock::new(Arc::new(rules)),
@@ -160,6 +164,13 @@ impl Application {
         .with_clock(state.clock.clone());
         let (stop_sender, stop_rx) = watch::channel(false);
         let sender_task = tokio::spawn(sender.clone().run(stop_rx.clone()));
+        let webhook_sender = WebhookSender::new(
+            db.clone(),
+            &settings.webhooks,
+            webhook_wake,
+            state.clock.clone(),
+        )?;
+        let webhook_task = tokio::spawn(webhook_sender.run(stop_rx.clone()));
         let jobs_task = tokio::spawn(crate::seats::jobs::run(
             state.clone(),
             Duration::from_secs(settings.jobs_interval_secs.max(1)),
@@ -193,6 +204,8 @@ impl Application {
                 .configure(crate::web::pages::configure)
                 .configure(crate::seats::pages::configure)
                 .configure(crate::briefing::pages::configure)
+                .configure(crate::merchant_api::routes::configure)
+                .configure(crate::merchant_api::pages::configure)
                 .split_for_parts();
             app.configure(|cfg| crate::web::extractor_configs(cfg, max_body))
                 .service(SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", api))
@@ -221,6 +234,7 @@ impl Application {
             sender_task,
             stop_sender,
             jobs_task,
+            webhook_task,
             db,
             clock,
             public_url,
@@ -248,6 +262,8 @@ impl Application {
         let _ = self.stop_sender.send(true);
         let _ = self.sender_task.await;
         let _ = self.jobs_task.await;
+        // Deliveries in flight finish (each within its timeout); the rest stay queued.
+        let _ = self.webhook_task.await;
         match tokio::time::timeout(Duration::from_secs(10), self.sender.drain()).await {
             Ok(n) => tracing::info!(delivered = n, "outbox flushed"),
             Err(_) => tracing::warn!("outbox flush timed out; the rest stays queued"),

@@ -21,6 +21,9 @@ pub struct AppState {
     pub public_url: String,
     /// Wakes the outbox sender after a use case queued mail.
     pub outbox_wake: Arc<Notify>,
+    /// Wakes the webhook sender after a use case queued deliveries
+    /// ([`crate::merchant_api::webhooks::enqueue`]).
+    pub webhook_wake: Arc<Notify>,
     pub metrics: Arc<Metrics>,
     pub clock: Clock,
     /// The seat rules in force; replaced whole on reload, never edited.
@@ -46,6 +49,12 @@ impl AppState {
 
     pub fn wake_outbox(&self) {
         self.outbox_wake.notify_one();
+    }
+
+    /// Call after committing a transaction that queued webhook deliveries; without it they
+    /// still go out at the sender's next poll.
+    pub fn wake_webhooks(&self) {
+        self.webhook_wake.notify_one();
     }
 
     pub fn account_throttle(&self) -> ThrottlePolicy {

@@ -341,6 +341,62 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    merchant_widget_keys (merchant_id) {
+        merchant_id -> Text,
+        widget_key -> Text,
+        created_at -> Timestamp,
+        rotated_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    merchant_api_keys (id) {
+        id -> Text,
+        merchant_id -> Text,
+        label -> Text,
+        key_hash -> Text,
+        hint -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    webhook_endpoints (id) {
+        id -> Text,
+        merchant_id -> Text,
+        url -> Text,
+        secret -> Text,
+        events -> Text,
+        active -> Bool,
+        description -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Text,
+        endpoint_id -> Text,
+        merchant_id -> Text,
+        event -> Text,
+        payload -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        lease_until -> Nullable<Timestamp>,
+        last_status_code -> Nullable<Integer>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        delivered_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(accounts -> merchants (merchant_id));
 diesel::joinable!(bookings -> merchants (merchant_id));
 diesel::joinable!(shifts -> bookings (booking_id));
@@ -349,6 +405,7 @@ diesel::joinable!(shift_assignments -> shifts (shift_id));
 diesel::joinable!(agents -> accounts (account_id));
 diesel::joinable!(refresh_tokens -> accounts (account_id));
 diesel::joinable!(email_tokens -> accounts (account_id));
+diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     merchants,
@@ -374,4 +431,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     briefings,
     briefing_revisions,
     quick_replies,
+    merchant_widget_keys,
+    merchant_api_keys,
+    webhook_endpoints,
+    webhook_deliveries,
 );

@@ -22,6 +22,7 @@ use utoipa::{Modify, OpenApi};
         (name = "exams", description = "Taking exams"),
         (name = "shifts", description = "The job board, claiming and attending shifts, the swap board"),
         (name = "briefing", description = "The shop's briefing and quick replies for the agents on its seats"),
+        (name = "merchant_api", description = "A shop's widget key, secret API keys and signed webhooks"),
         (name = "admin", description = "Platform administration"),
         (name = "operations", description = "Health and metrics"),
         (name = "pages", description = "Server-rendered HTML pages"),
@@ -40,6 +41,16 @@ impl Modify for BearerAuth {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+        // A shop's secret API key (`sk_...`), for the calls a shop's back end makes.
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("sk_...")
                     .build(),
             ),
         );

@@ -120,7 +120,7 @@ impl PageCtx {
         }
     }
 
-    fn field_errors(&self, errors: &[FieldError]) -> Vec<(String, String)> {
+    pub(crate) fn field_errors(&self, errors: &[FieldError]) -> Vec<(String, String)> {
         errors
             .iter()
             .map(|e| (e.field.clone(), self.field_message(e)))

@@ -48,6 +48,18 @@ fn agent_only(ok: u16) -> [(Who, u16); 5] {
     ]
 }
 
+/// Changes to shop A's integration settings: its staff only (an admin may read them, not
+/// create, rotate or revoke secrets), shop B learns nothing (404).
+fn shop_a_only(ok: u16) -> [(Who, u16); 5] {
+    [
+        (Who::Anonymous, 401),
+        (Who::Agent, 403),
+        (Who::ShopA, ok),
+        (Who::ShopB, 404),
+        (Who::Admin, 403),
+    ]
+}
+
 /// Shop A's own data: its staff and admins get `ok`, shop B learns nothing (404).
 fn shop_a_data(ok: u16) -> [(Who, u16); 5] {
     [
@@ -71,6 +83,12 @@ struct Cast {
     shop_b: Session,
     admin: Session,
     sent_mail: String,
+    /// Shop A's integration settings: an API key, two webhook endpoints (one to delete)
+    /// and a delivery to the first.
+    api_key: String,
+    endpoint: String,
+    doomed_endpoint: String,
+    delivery: String,
 }
 
 impl Cast {
@@ -760,6 +778,127 @@ fn rules(app: &TestApp, cast: &Cast) -> Vec<Rule> {
                 (Who::Admin, 403),
             ],
         },
+        // The integration layer. A session token is not an API key, whoever holds it.
+        Rule {
+            method: "GET",
+            documented: "/api/merchant-api/whoami",
+            path: "/api/merchant-api/whoami".into(),
+            body: None,
+            expect: [
+                (Who::Anonymous, 401),
+                (Who::Agent, 401),
+                (Who::ShopA, 401),
+                (Who::ShopB, 401),
+                (Who::Admin, 401),
+            ],
+        },
+        Rule {
+            method: "GET",
+            documented: "/api/merchants/{merchant_id}/widget-key",
+            path: format!("/api/merchants/{a}/widget-key"),
+            body: None,
+            expect: shop_a_data(200),
+        },
+        Rule {
+            method: "POST",
+            documented: "/api/merchants/{merchant_id}/widget-key/rotate",
+            path: format!("/api/merchants/{a}/widget-key/rotate"),
+            body: None,
+            expect: shop_a_only(200),
+        },
+        Rule {
+            method: "GET",
+            documented: "/api/merchants/{merchant_id}/api-keys",
+            path: format!("/api/merchants/{a}/api-keys"),
+            body: None,
+            expect: shop_a_data(200),
+        },
+        Rule {
+            method: "POST",
+            documented: "/api/merchants/{merchant_id}/api-keys",
+            path: format!("/api/merchants/{a}/api-keys"),
+            body: Some(json!({"label": "authorization test"})),
+            expect: shop_a_only(201),
+        },
+        Rule {
+            method: "POST",
+            documented: "/api/merchants/{merchant_id}/api-keys/{key_id}/revoke",
+            path: format!("/api/merchants/{a}/api-keys/{}/revoke", cast.api_key),
+            body: None,
+            expect: shop_a_only(200),
+        },
+        Rule {
+            method: "GET",
+            documented: "/api/merchants/{merchant_id}/webhooks",
+            path: format!("/api/merchants/{a}/webhooks"),
+            body: None,
+            expect: shop_a_data(200),
+        },
+        Rule {
+            method: "POST",
+            documented: "/api/merchants/{merchant_id}/webhooks",
+            path: format!("/api/merchants/{a}/webhooks"),
+            body: Some(json!({"url": "http://127.0.0.1:9/hooks", "events": ["ping"]})),
+            expect: shop_a_only(201),
+        },
+        Rule {
+            method: "GET",
+            documented: "/api/merchants/{merchant_id}/webhooks/{endpoint_id}",
+            path: format!("/api/merchants/{a}/webhooks/{}", cast.endpoint),
+            body: None,
+            expect: shop_a_data(200),
+        },
+        Rule {
+            method: "PUT",
+            documented: "/api/merchants/{merchant_id}/webhooks/{endpoint_id}",
+            path: format!("/api/merchants/{a}/webhooks/{}", cast.endpoint),
+            body: Some(
+                json!({"url": "http://127.0.0.1:9/hooks", "events": ["ping", "chat.closed"]}),
+            ),
+            expect: shop_a_only(200),
+        },
+        Rule {
+            method: "DELETE",
+            documented: "/api/merchants/{merchant_id}/webhooks/{endpoint_id}",
+            path: format!("/api/merchants/{a}/webhooks/{}", cast.doomed_endpoint),
+            body: None,
+            expect: shop_a_only(204),
+        },
+        Rule {
+            method: "POST",
+            documented: "/api/merchants/{merchant_id}/webhooks/{endpoint_id}/rotate-secret",
+            path: format!(
+                "/api/merchants/{a}/webhooks/{}/rotate-secret",
+                cast.endpoint
+            ),
+            body: None,
+            expect: shop_a_only(200),
+        },
+        Rule {
+            method: "GET",
+            documented: "/api/merchants/{merchant_id}/webhooks/{endpoint_id}/deliveries",
+            path: format!("/api/merchants/{a}/webhooks/{}/deliveries", cast.endpoint),
+            body: None,
+            expect: shop_a_data(200),
+        },
+        Rule {
+            method: "POST",
+            documented: "/api/merchants/{merchant_id}/webhooks/{endpoint_id}/deliveries/{delivery_id}/retry",
+            path: format!(
+                "/api/merchants/{a}/webhooks/{}/deliveries/{}/retry",
+                cast.endpoint, cast.delivery
+            ),
+            body: None,
+            // The ping has not failed for good, so even its shop is told "not failed".
+            expect: shop_a_only(409),
+        },
+        Rule {
+            method: "POST",
+            documented: "/api/merchants/{merchant_id}/webhooks/{endpoint_id}/ping",
+            path: format!("/api/merchants/{a}/webhooks/{}/ping", cast.endpoint),
+            body: None,
+            expect: shop_a_only(202),
+        },
     ]
 }
 
@@ -856,6 +995,52 @@ async fn cast(app: &TestApp) -> Cast {
         .as_str()
         .unwrap()
         .to_owned();
+    let a = shop_a.merchant_id();
+    let created = |res: reqwest::Response| async move {
+        assert_eq!(res.status(), 201);
+        res.json::<Value>().await.unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let api_key = created(
+        app.post_as(
+            &format!("/api/merchants/{a}/api-keys"),
+            &shop_a.access,
+            &json!({"label": "cast"}),
+        )
+        .await,
+    )
+    .await;
+    // Nothing listens on port 9: deliveries fail fast and are retried later.
+    let hook = json!({"url": "http://127.0.0.1:9/hooks", "events": ["ping"]});
+    let mut endpoints = Vec::new();
+    for _ in 0..2 {
+        endpoints.push(
+            created(
+                app.post_as(
+                    &format!("/api/merchants/{a}/webhooks"),
+                    &shop_a.access,
+                    &hook,
+                )
+                .await,
+            )
+            .await,
+        );
+    }
+    let res = app
+        .post_as(
+            &format!("/api/merchants/{a}/webhooks/{}/ping", endpoints[0]),
+            &shop_a.access,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(res.status(), 202);
+    let delivery = res.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let [endpoint, doomed_endpoint]: [String; 2] = endpoints.try_into().unwrap();
     Cast {
         bookings,
         attempt,
@@ -865,6 +1050,10 @@ async fn cast(app: &TestApp) -> Cast {
         shop_b,
         admin,
         sent_mail,
+        api_key,
+        endpoint,
+        doomed_endpoint,
+        delivery,
     }
 }
 

@@ -304,6 +304,10 @@ pub fn test_settings(backend: Backend, dir: &std::path::Path, smtp_port: u16) ->
     s.mail.poll_interval_secs = 1;
     s.mail.retry_base_secs = 1;
     s.security.secure_cookies = SecureCookies::Never;
+    // Webhook receivers in the tests listen on 127.0.0.1.
+    s.webhooks.allow_private_targets = true;
+    s.webhooks.poll_interval_secs = 1;
+    s.webhooks.timeout_secs = 5;
     s
 }
 

@@ -15,6 +15,7 @@ mod cli;
 mod exam_pages;
 mod exams;
 mod mail;
+mod merchant_api;
 mod migrations;
 mod openapi;
 mod operations;
