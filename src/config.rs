@@ -32,6 +32,7 @@ pub struct Settings {
     pub mail: MailSettings,
     pub security: SecuritySettings,
     pub webhooks: WebhookSettings,
+    pub chat: ChatSettings,
     /// The folder of seat rule files (prices, inventory, peak periods, refunds).
     pub rules_dir: PathBuf,
     /// Largest accepted request body in bytes.
@@ -143,6 +144,17 @@ pub struct WebhookSettings {
     pub concurrency: usize,
 }
 
+/// Live chat plumbing (the routing rules themselves are in `seat-rules/chat.toml`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChatSettings {
+    /// Milliseconds between passes of the chat timers (offer timeouts, take-backs, idle
+    /// customers). Offers to freed agents do not wait for it; they go out at once.
+    pub tick_millis: u64,
+    /// Seconds between checks that an agent socket's session is still valid.
+    pub session_check_secs: u64,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SecureCookies {
@@ -207,6 +219,10 @@ impl Default for Settings {
                 retry_base_secs: 30,
                 retry_max_secs: 6 * 3600,
                 concurrency: 8,
+            },
+            chat: ChatSettings {
+                tick_millis: 1000,
+                session_check_secs: 30,
             },
             rules_dir: PathBuf::from(crate::seats::rules::DEFAULT_DIR),
             max_body_bytes: 64 * 1024,

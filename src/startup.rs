@@ -38,6 +38,7 @@ pub struct Application {
     stop_sender: watch::Sender<bool>,
     jobs_task: tokio::task::JoinHandle<()>,
     webhook_task: tokio::task::JoinHandle<()>,
+    chat_timers: tokio::task::JoinHandle<()>,
     pub db: Db,
     /// The service's clock (tests move it forward).
     pub clock: Clock,
@@ -150,6 +151,7 @@ impl Application {
             metrics: Arc::new(Metrics::new()?),
             clock: clock.clone(),
             rules: std::sync::RwLock::new(Arc::new(rules)),
+            hub: Arc::new(crate::chat::hub::Hub::default()),
         });
 
         let sender = OutboxSender::new(
@@ -174,6 +176,11 @@ impl Application {
         let jobs_task = tokio::spawn(crate::seats::jobs::run(
             state.clone(),
             Duration::from_secs(settings.jobs_interval_secs.max(1)),
+            stop_rx.clone(),
+        ));
+        let chat_timers = tokio::spawn(crate::chat::engine::run_timers(
+            state.clone(),
+            Duration::from_millis(settings.chat.tick_millis.max(50)),
             stop_rx,
         ));
 
@@ -199,6 +206,8 @@ impl Application {
                 .configure(crate::certification::exam_pages::configure)
                 .configure(crate::certification::trial_pages::configure)
                 .configure(crate::shifts::pages::configure)
+                .configure(crate::chat::ws::configure)
+                .configure(crate::chat::routes::configure)
                 .configure(crate::web::health::configure)
                 .configure(crate::web::assets::configure)
                 .configure(crate::web::pages::configure)
@@ -235,6 +244,7 @@ impl Application {
             stop_sender,
             jobs_task,
             webhook_task,
+            chat_timers,
             db,
             clock,
             public_url,
@@ -264,6 +274,7 @@ impl Application {
         let _ = self.jobs_task.await;
         // Deliveries in flight finish (each within its timeout); the rest stay queued.
         let _ = self.webhook_task.await;
+        let _ = self.chat_timers.await;
         match tokio::time::timeout(Duration::from_secs(10), self.sender.drain()).await {
             Ok(n) => tracing::info!(delivered = n, "outbox flushed"),
             Err(_) => tracing::warn!("outbox flush timed out; the rest stays queued"),

@@ -28,6 +28,8 @@ pub struct AppState {
     pub clock: Clock,
     /// The seat rules in force; replaced whole on reload, never edited.
     pub rules: RwLock<Arc<Ruleset>>,
+    /// The chat sockets connected to this instance.
+    pub hub: Arc<crate::chat::hub::Hub>,
 }
 
 impl AppState {

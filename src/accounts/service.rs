@@ -403,6 +403,7 @@ async fn issue_tokens(
     let refresh = tokens::generate();
     let refresh_hash = tokens::digest(&refresh);
     let lifetime = state.refresh_lifetime();
+    let session = family.clone();
     let account_view = state
         .db
         .run(move |conn| {
@@ -429,7 +430,12 @@ async fn issue_tokens(
     let merchant = account_view.merchant.as_ref().map(|m| m.id.clone());
     let access = state
         .jwt
-        .issue(&account_view.id, account_view.role, merchant.as_ref())
+        .issue_session(
+            &account_view.id,
+            account_view.role,
+            merchant.as_ref(),
+            Some(&session),
+        )
         .map_err(AppError::internal)?;
     Ok(TokenResponse {
         access_token: access,

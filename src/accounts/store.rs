@@ -236,6 +236,18 @@ pub fn spend_refresh_token(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> Q
     Ok(n == 1)
 }
 
+/// Whether the sign-in session `family` is still signed in: it holds a refresh token that
+/// is neither revoked nor expired.
+pub fn family_active(conn: &mut DbConn, family_id: &str, now: NaiveDateTime) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        refresh_tokens::table
+            .filter(refresh_tokens::family_id.eq(family_id))
+            .filter(refresh_tokens::revoked_at.is_null())
+            .filter(refresh_tokens::expires_at.gt(now)),
+    ))
+    .get_result(conn)
+}
+
 pub fn revoke_family(conn: &mut DbConn, family_id: &str, now: NaiveDateTime) -> QueryResult<usize> {
     diesel::update(
         refresh_tokens::table

@@ -15,6 +15,10 @@ pub struct Claims {
     /// The merchant a staff account belongs to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mid: Option<MerchantId>,
+    /// The sign-in session (refresh token family) the token was issued for: long-lived
+    /// connections (the agent socket) check it is still signed in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
     pub iat: i64,
     pub exp: i64,
 }
@@ -56,11 +60,23 @@ impl JwtKeys {
         role: Role,
         mid: Option<&MerchantId>,
     ) -> anyhow::Result<String> {
+        self.issue_session(sub, role, mid, None)
+    }
+
+    /// A token tied to the sign-in session `sid` (the refresh token family).
+    pub fn issue_session(
+        &self,
+        sub: &AccountId,
+        role: Role,
+        mid: Option<&MerchantId>,
+        sid: Option<&str>,
+    ) -> anyhow::Result<String> {
         let now = Utc::now();
         let claims = Claims {
             sub: sub.clone(),
             role,
             mid: mid.cloned(),
+            sid: sid.map(str::to_owned),
             iat: now.timestamp(),
             exp: (now + self.lifetime).timestamp(),
         };

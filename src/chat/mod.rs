@@ -1,6 +1,21 @@
-//! Live chat (issue 6, in progress). So far only the pure rules: the router's choice of
-//! agent ([`routing`]) and One-ID linking of a chat's identities to one customer of a
-//! merchant ([`identity`]). No store, routes or sockets yet.
+//! Live chat: customers reach a merchant's agents on shift within seconds, and keep one
+//! history across channels (One-ID).
+//!
+//! - [`routing`] and [`identity`] are the pure rules: which agent gets a chat, which
+//!   customer a chat's identities belong to.
+//! - [`store`] keeps chats, customers, offers and presence in the database; [`service`]
+//!   holds the use cases, each one transaction returning the frames it caused.
+//! - [`hub`] is this instance's map of open sockets, [`engine`] runs a use case and
+//!   delivers its frames, and [`ticker`] drives the timers (offer timeouts, take-backs,
+//!   idle customers).
+//! - [`ws`] serves `/ws/agent` and `/ws/customer`, [`routes`] the JSON API.
 
+pub mod engine;
+pub mod hub;
 pub mod identity;
+pub mod protocol;
+pub mod routes;
 pub mod routing;
+pub mod service;
+pub mod store;
+pub mod ws;

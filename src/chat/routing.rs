@@ -159,6 +159,20 @@ pub fn assign_queue(
     assigned
 }
 
+/// The customer's expected wait in seconds at `position` (1 = next) in a queue served by
+/// agents with `capacity` concurrent chats in total, each chat taking `handle_secs` on
+/// average: the queue drains at `capacity / handle_secs` chats a second. Rounded up to
+/// ten seconds, because a precise-looking figure promises what nobody can keep. `None`
+/// when nobody is serving the queue: no honest estimate exists.
+pub fn estimate_wait_secs(position: i64, capacity: u32, handle_secs: i64) -> Option<i64> {
+    if capacity == 0 || position <= 0 {
+        return None;
+    }
+    let capacity = i64::from(capacity);
+    let secs = (position * handle_secs.max(1) + capacity - 1) / capacity;
+    Some((secs + 9) / 10 * 10)
+}
+
 fn pick(
     chat: &ChatRequest,
     agents: &[AgentState],
@@ -749,4 +763,33 @@ mod tests {
     /// purpose; it catches flooding and starvation, not noise.
     const SLACK: usize = 2;
     const SPREAD_PERCENT: usize = 60;
+}
+
+#[cfg(test)]
+mod wait_tests {
+    use super::estimate_wait_secs;
+    use proptest::prelude::*;
+
+    #[test]
+    fn the_wait_follows_position_capacity_and_handle_time() {
+        assert_eq!(estimate_wait_secs(1, 0, 300), None);
+        assert_eq!(estimate_wait_secs(0, 5, 300), None);
+        // Five slots, five minutes a chat: one chat leaves a minute.
+        assert_eq!(estimate_wait_secs(1, 5, 300), Some(60));
+        assert_eq!(estimate_wait_secs(10, 5, 300), Some(600));
+        // Rounded up to ten seconds.
+        assert_eq!(estimate_wait_secs(1, 7, 100), Some(20));
+    }
+
+    proptest! {
+        #[test]
+        fn later_places_never_wait_less(pos in 1i64..10_000, cap in 1u32..500, handle in 1i64..3_600) {
+            let here = estimate_wait_secs(pos, cap, handle).unwrap();
+            let next = estimate_wait_secs(pos + 1, cap, handle).unwrap();
+            prop_assert!(next >= here);
+            prop_assert!(here % 10 == 0 && here > 0);
+            // More capacity never makes anyone wait longer.
+            prop_assert!(estimate_wait_secs(pos, cap + 1, handle).unwrap() <= here);
+        }
+    }
 }

@@ -42,6 +42,7 @@ diesel::table! {
         auto_assign -> Bool,
         urgent_alerts -> Bool,
         calendar_token -> Nullable<Text>,
+        chat_auto_accept -> Bool,
     }
 }
 
@@ -397,6 +398,124 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    customers (id) {
+        id -> Text,
+        merchant_id -> Text,
+        display_name -> Nullable<Text>,
+        notes -> Text,
+        merged_into -> Nullable<Text>,
+        last_agent_id -> Nullable<Text>,
+        last_served_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    customer_identities (merchant_id, kind, value) {
+        merchant_id -> Text,
+        kind -> Text,
+        value -> Text,
+        customer_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    chats (id) {
+        id -> Text,
+        merchant_id -> Text,
+        customer_id -> Text,
+        skill -> Text,
+        channel -> Text,
+        status -> Text,
+        agent_id -> Nullable<Text>,
+        priority -> Integer,
+        queued_at -> Timestamp,
+        created_at -> Timestamp,
+        first_offered_at -> Nullable<Timestamp>,
+        accepted_at -> Nullable<Timestamp>,
+        first_response_at -> Nullable<Timestamp>,
+        closed_at -> Nullable<Timestamp>,
+        closed_by -> Nullable<Text>,
+        close_reason -> Nullable<Text>,
+        last_seq -> Integer,
+        customer_messages -> Integer,
+        agent_messages -> Integer,
+        transfers -> Integer,
+        takebacks -> Integer,
+        customer_read_seq -> Integer,
+        agent_read_seq -> Integer,
+        rating -> Nullable<Integer>,
+        rating_comment -> Nullable<Text>,
+        rated_at -> Nullable<Timestamp>,
+        customer_token_hash -> Text,
+        customer_name -> Nullable<Text>,
+        last_customer_at -> Timestamp,
+        idle_warned_at -> Nullable<Timestamp>,
+        handover_note -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    chat_messages (chat_id, seq) {
+        chat_id -> Text,
+        seq -> Integer,
+        sender -> Text,
+        author_id -> Nullable<Text>,
+        body -> Text,
+        client_id -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    chat_offers (id) {
+        id -> Text,
+        chat_id -> Text,
+        agent_id -> Text,
+        offered_at -> Timestamp,
+        expires_at -> Timestamp,
+        idle_secs -> Integer,
+        outcome -> Nullable<Text>,
+        decided_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    chat_events (id) {
+        id -> Text,
+        chat_id -> Text,
+        at -> Timestamp,
+        kind -> Text,
+        agent_id -> Nullable<Text>,
+        note -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    agent_presence (agent_id) {
+        agent_id -> Text,
+        status -> Text,
+        status_since -> Timestamp,
+        available_since -> Timestamp,
+        last_assigned_at -> Nullable<Timestamp>,
+        connections -> Integer,
+        last_seen_at -> Timestamp,
+        disconnected_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    presence_events (id) {
+        id -> Text,
+        agent_id -> Text,
+        status -> Text,
+        at -> Timestamp,
+    }
+}
+
 diesel::joinable!(accounts -> merchants (merchant_id));
 diesel::joinable!(bookings -> merchants (merchant_id));
 diesel::joinable!(shifts -> bookings (booking_id));
@@ -406,6 +525,10 @@ diesel::joinable!(agents -> accounts (account_id));
 diesel::joinable!(refresh_tokens -> accounts (account_id));
 diesel::joinable!(email_tokens -> accounts (account_id));
 diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
+diesel::joinable!(chats -> customers (customer_id));
+diesel::joinable!(chat_messages -> chats (chat_id));
+diesel::joinable!(chat_offers -> chats (chat_id));
+diesel::joinable!(customer_identities -> customers (customer_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     merchants,
@@ -435,4 +558,12 @@ diesel::allow_tables_to_appear_in_same_query!(
     merchant_api_keys,
     webhook_endpoints,
     webhook_deliveries,
+    customers,
+    customer_identities,
+    chats,
+    chat_messages,
+    chat_offers,
+    chat_events,
+    agent_presence,
+    presence_events,
 );

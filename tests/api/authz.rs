@@ -89,6 +89,9 @@ struct Cast {
     endpoint: String,
     doomed_endpoint: String,
     delivery: String,
+    /// A chat of shop A's (a message left through its widget) and its customer.
+    chat: String,
+    customer: String,
 }
 
 impl Cast {
@@ -899,11 +902,93 @@ fn rules(app: &TestApp, cast: &Cast) -> Vec<Rule> {
             body: None,
             expect: shop_a_only(202),
         },
+        // Live chat records. Agents see only chats they hold or took (tests/api/chat.rs).
+        Rule {
+            method: "GET",
+            documented: "/api/merchants/{merchant_id}/chats",
+            path: format!("/api/merchants/{a}/chats"),
+            body: None,
+            expect: shop_a_data(200),
+        },
+        Rule {
+            method: "GET",
+            documented: "/api/chats/{chat_id}",
+            path: format!("/api/chats/{}", cast.chat),
+            body: None,
+            expect: [
+                (Who::Anonymous, 401),
+                (Who::Agent, 404),
+                (Who::ShopA, 200),
+                (Who::ShopB, 404),
+                (Who::Admin, 200),
+            ],
+        },
+        Rule {
+            method: "GET",
+            documented: "/api/customers/{customer_id}",
+            path: format!("/api/customers/{}", cast.customer),
+            body: None,
+            expect: [
+                (Who::Anonymous, 401),
+                (Who::Agent, 404),
+                (Who::ShopA, 200),
+                (Who::ShopB, 404),
+                (Who::Admin, 200),
+            ],
+        },
+        Rule {
+            method: "PUT",
+            documented: "/api/customers/{customer_id}/notes",
+            path: format!("/api/customers/{}/notes", cast.customer),
+            body: Some(json!({"notes": "Ordered 3 boxes of green tea on 11.11"})),
+            expect: [
+                (Who::Anonymous, 401),
+                (Who::Agent, 403),
+                (Who::ShopA, 200),
+                (Who::ShopB, 404),
+                (Who::Admin, 200),
+            ],
+        },
+        Rule {
+            method: "GET",
+            documented: "/api/agent/chats",
+            path: "/api/agent/chats".into(),
+            body: None,
+            expect: agent_only(200),
+        },
+        // Shop A's staff close it; the admin then finds it closed.
+        Rule {
+            method: "POST",
+            documented: "/api/chats/{chat_id}/close",
+            path: format!("/api/chats/{}/close", cast.chat),
+            body: Some(json!({"reason": "answered by phone"})),
+            expect: [
+                (Who::Anonymous, 401),
+                (Who::Agent, 403),
+                (Who::ShopA, 200),
+                (Who::ShopB, 404),
+                (Who::Admin, 409),
+            ],
+        },
+        // Plain GETs, not upgrades: past authorization, the agent is told to upgrade.
+        Rule {
+            method: "GET",
+            documented: "/ws/agent",
+            path: "/ws/agent".into(),
+            body: None,
+            expect: [
+                (Who::Anonymous, 401),
+                (Who::Agent, 403),
+                (Who::ShopA, 403),
+                (Who::ShopB, 403),
+                (Who::Admin, 403),
+            ],
+        },
     ]
 }
 
 /// Endpoints anyone may call (they authenticate by their body, or not at all).
-const PUBLIC: [(&str, &str); 16] = [
+const PUBLIC: [(&str, &str); 17] = [
     ("GET", "/api/seat-rules"),
     ("POST", "/api/estimates/staffing"),
     ("POST", "/api/quotes"),
@@ -921,6 +1006,9 @@ const PUBLIC: [(&str, &str); 16] = [
     ("GET", "/static/app.js"),
     // The secret in the URL is the credential (calendar apps cannot sign in).
     ("GET", "/calendar/{token}.ics"),
+    // The widget's socket: its first frame carries the widget key or the chat's secret
+    // (tests/api/chat.rs covers both and the refusals).
+    ("GET", "/ws/customer"),
 ];
 
 async fn cast(app: &TestApp) -> Cast {
@@ -1041,6 +1129,26 @@ async fn cast(app: &TestApp) -> Cast {
         .unwrap()
         .to_owned();
     let [endpoint, doomed_endpoint]: [String; 2] = endpoints.try_into().unwrap();
+    let key = crate::chat::widget_key(app, &shop_a).await;
+    let (ws, chat, _) = crate::chat::start_chat(
+        app,
+        &key,
+        json!({"message": {"client_id": "m1", "body": "Are you open?"}}),
+    )
+    .await;
+    ws.close().await;
+    let chat_id = chat.clone();
+    let customer = app
+        .with_db(move |c| {
+            use cloudseat::db::schema::chats;
+            use diesel::prelude::*;
+            chats::table
+                .find(&chat_id)
+                .select(chats::customer_id)
+                .first::<String>(c)
+                .unwrap()
+        })
+        .await;
     Cast {
         bookings,
         attempt,
@@ -1054,6 +1162,8 @@ async fn cast(app: &TestApp) -> Cast {
         endpoint,
         doomed_endpoint,
         delivery,
+        chat,
+        customer,
     }
 }
 

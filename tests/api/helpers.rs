@@ -295,6 +295,8 @@ pub fn test_settings(backend: Backend, dir: &std::path::Path, smtp_port: u16) ->
         jobs_interval_secs: 1,
         ..Settings::default()
     };
+    s.chat.tick_millis = 200;
+    s.chat.session_check_secs = 1;
     write_fixture_rules(&s.rules_dir);
     s.mail.transport = MailTransportKind::Smtp;
     s.mail.smtp.host = "127.0.0.1".into();

@@ -11,6 +11,7 @@ mod authz;
 mod bad_input;
 mod briefing;
 mod briefing_pages;
+mod chat;
 mod cli;
 mod exam_pages;
 mod exams;

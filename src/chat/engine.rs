@@ -1,0 +1,103 @@
+//! Runs chat use cases: one write transaction on the blocking pool, then the frames it
+//! caused go out through the hub, then the queues it touched are routed (each in its own
+//! short transaction, so a freed slot is offered again within milliseconds). Also the
+//! timer loop.
+
+use std::time::Duration;
+
+use chrono::NaiveDateTime;
+use tokio::sync::watch;
+
+use super::service::{self, Effects};
+use crate::db::{DbConn, write_transaction};
+use crate::error::AppError;
+use crate::seats::rules::ChatRules;
+use crate::state::AppState;
+
+/// Runs `f` in a write transaction and delivers its effects.
+pub async fn run<T, F>(state: &AppState, f: F) -> Result<T, AppError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConn, &ChatRules, NaiveDateTime) -> Result<(T, Effects), AppError>
+        + Send
+        + 'static,
+{
+    let (value, effects) = run_deferred(state, f).await?;
+    deliver(state, effects).await;
+    Ok(value)
+}
+
+/// Runs `f` in a write transaction and hands back its effects undelivered, for a caller
+/// that must first register the socket the effects are for.
+pub async fn run_deferred<T, F>(state: &AppState, f: F) -> Result<(T, Effects), AppError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConn, &ChatRules, NaiveDateTime) -> Result<(T, Effects), AppError>
+        + Send
+        + 'static,
+{
+    let rules = state.rules().chat;
+    let clock = state.clock.clone();
+    Ok(state
+        .db
+        .run(move |conn| write_transaction(conn, |conn| f(conn, &rules, clock.now())))
+        .await?)
+}
+
+/// Sends the frames and routes the queues an effect names. Routing failures are logged,
+/// not returned: the use case itself succeeded, and the ticker routes again shortly.
+pub async fn deliver(state: &AppState, effects: Effects) {
+    state.hub.send(effects.pushes);
+    // A use case may have queued webhook deliveries; the sender finds nothing otherwise.
+    state.wake_webhooks();
+    for (merchant, skill) in effects.queues {
+        let rules = state.rules().chat;
+        let clock = state.clock.clone();
+        let routed = state
+            .db
+            .run(move |conn| {
+                write_transaction(conn, |conn| {
+                    service::dispatch(conn, &merchant, &skill, &rules, clock.now())
+                })
+            })
+            .await;
+        match routed {
+            Ok(effects) => state.hub.send(effects.pushes),
+            Err(e) => {
+                let e: AppError = e.into();
+                tracing::error!(error = ?e, "routing a chat queue failed");
+            }
+        }
+    }
+}
+
+/// The chat timers, every `interval` until `stop` says so.
+pub async fn run_timers(
+    state: actix_web::web::Data<AppState>,
+    interval: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = stop.changed() => return,
+        }
+        let rules = state.rules().chat;
+        let clock = state.clock.clone();
+        let ticked = state
+            .db
+            .run(move |conn| {
+                write_transaction(conn, |conn| service::tick(conn, &rules, clock.now()))
+            })
+            .await;
+        match ticked {
+            Ok(effects) => deliver(&state, effects).await,
+            Err(e) => {
+                let e: AppError = e.into();
+                tracing::error!(error = ?e, "chat timers failed");
+            }
+        }
+    }
+}
