@@ -262,11 +262,35 @@ pub fn parse<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, AppError> 
             if inner.is_syntax() || inner.is_eof() {
                 Err(AppError::MalformedJson(inner.to_string()))
             } else {
-                let field = if path == "." { "type" } else { path.as_str() };
-                Err(AppError::field(field, "invalid_frame", inner.to_string()))
+                let message = inner.to_string();
+                Err(AppError::field(
+                    &frame_field(&path, &message),
+                    "invalid_frame",
+                    message,
+                ))
             }
         }
     }
+}
+
+/// The field a frame error is about. Frames are tagged by `type`, which makes serde
+/// buffer them and lose the path, so the field is recovered from the message where serde
+/// names it (unknown or missing fields); a wrong value type is reported on `frame`.
+fn frame_field(path: &str, message: &str) -> String {
+    if path != "." && !path.is_empty() {
+        return path.to_owned();
+    }
+    if message.contains("unknown variant") || message.contains("missing field `type`") {
+        return "type".to_owned();
+    }
+    for marker in ["unknown field `", "missing field `"] {
+        if let Some(rest) = message.split(marker).nth(1)
+            && let Some(name) = rest.split('`').next()
+        {
+            return name.to_owned();
+        }
+    }
+    "frame".to_owned()
 }
 
 /// Checks a message body and its client id: not blank, within the rules' length.
@@ -328,11 +352,15 @@ mod tests {
         );
         assert_eq!(
             code(parse::<AgentIn>(r#"{"type":"read","chat":"c","seq":"x"}"#).unwrap_err()),
-            ("seq".into(), "invalid_frame".into())
+            ("frame".into(), "invalid_frame".into())
         );
         assert_eq!(
-            code(parse::<AgentIn>(r#"{"type":"accept","chat":"c","extra":1}"#).unwrap_err()).1,
-            "invalid_frame"
+            code(parse::<AgentIn>(r#"{"type":"accept","chat":"c","extra":1}"#).unwrap_err()),
+            ("extra".into(), "invalid_frame".into())
+        );
+        assert_eq!(
+            code(parse::<AgentIn>(r#"{"type":"accept"}"#).unwrap_err()),
+            ("chat".into(), "invalid_frame".into())
         );
     }
 
