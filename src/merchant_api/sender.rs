@@ -74,6 +74,8 @@ impl WebhookSender {
             // A redirect could lead anywhere, inside included; a 3xx is simply a failure.
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("cloudseat-webhooks/", env!("CARGO_PKG_VERSION")))
+            // Straight to the endpoint: a proxy from the environment would resolve the name
+            // itself, past the check on where it points.
             .no_proxy();
         if !settings.allow_private_targets {
             client = client.dns_resolver(Arc::new(PublicOnlyResolver));

@@ -704,6 +704,14 @@ pub fn retry_failed(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> QueryRes
     Ok(n == 1)
 }
 
+/// How many deliveries are in each state (for /metrics).
+pub fn counts(conn: &mut DbConn) -> QueryResult<Vec<(String, i64)>> {
+    webhook_deliveries::table
+        .group_by(webhook_deliveries::status)
+        .select((webhook_deliveries::status, diesel::dsl::count_star()))
+        .load(conn)
+}
+
 // ---------------------------------------------------------------- the request
 
 /// The body posted for a delivery: the same bytes on every attempt.

@@ -79,6 +79,19 @@ async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
         }
         Err(e) => tracing::warn!(error = %e, "cannot count the outbox for metrics"),
     }
+    match state.db.run(crate::merchant_api::webhooks::counts).await {
+        Ok(counts) => {
+            for status in crate::merchant_api::webhooks::DELIVERY_STATUSES {
+                let n = counts
+                    .iter()
+                    .find(|(s, _)| s == status)
+                    .map(|(_, n)| *n)
+                    .unwrap_or(0);
+                state.metrics.webhooks.with_label_values(&[status]).set(n);
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot count webhook deliveries for metrics"),
+    }
     let body = state.metrics.render().map_err(AppError::internal)?;
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")

@@ -1,5 +1,5 @@
 //! Prometheus metrics: request counts and latencies by route pattern (not raw path, which
-//! would explode the label space), database pool use and outbox backlog.
+//! would explode the label space), database pool use, and the mail and webhook backlogs.
 
 use std::time::Instant;
 
@@ -20,6 +20,7 @@ pub struct Metrics {
     latency: HistogramVec,
     pub pool: IntGaugeVec,
     pub outbox: IntGaugeVec,
+    pub webhooks: IntGaugeVec,
 }
 
 impl Metrics {
@@ -50,16 +51,25 @@ impl Metrics {
             Opts::new("outbox_messages", "Outgoing mail in the outbox by status"),
             &["status"],
         )?;
+        let webhooks = IntGaugeVec::new(
+            Opts::new(
+                "webhook_deliveries",
+                "Webhook deliveries to shops' endpoints by status",
+            ),
+            &["status"],
+        )?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
         registry.register(Box::new(pool.clone()))?;
         registry.register(Box::new(outbox.clone()))?;
+        registry.register(Box::new(webhooks.clone()))?;
         Ok(Metrics {
             registry,
             requests,
             latency,
             pool,
             outbox,
+            webhooks,
         })
     }
 

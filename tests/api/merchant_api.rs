@@ -476,6 +476,8 @@ both_backends! {
             .get_as(&format!("/api/merchants/{mid}/webhooks/{id}/deliveries?status=failed"), &shop.access)
             .await.json().await.unwrap();
         assert_eq!(only_failed["items"].as_array().unwrap().len(), 1);
+        let metrics = app.api.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+        assert!(metrics.contains(r#"cloudseat_webhook_deliveries{status="failed"} 1"#), "{metrics}");
 
         // The receiver is fixed; the shop asks for one more attempt.
         receiver.otherwise(204);

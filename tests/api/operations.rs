@@ -22,6 +22,7 @@ both_backends! {
         assert!(metrics.contains("cloudseat_http_request_duration_seconds_bucket"));
         assert!(metrics.contains("cloudseat_db_pool_connections{state=\"idle\"}"));
         assert!(metrics.contains("cloudseat_outbox_messages{status=\"pending\"}"));
+        assert!(metrics.contains("cloudseat_webhook_deliveries{status=\"failed\"} 0"));
     }
 
     async fn unknown_api_routes_are_problems_and_pages_are_pages(app) {

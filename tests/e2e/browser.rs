@@ -594,6 +594,58 @@ async fn browser_shop_books_seats_with_a_live_quote() {
     browser.close().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_shop_sets_up_integrations_accessibly() {
+    let axe = axe_source();
+    let (browser, app) = browser_and_app().await;
+    let email = app.unique_email("browser.integrations");
+    app.register_merchant(&email, "Browser Integrations Shop")
+        .await;
+    browser.goto(&app.url("/sign-in")).await;
+    browser.fill("Email address", &email).await;
+    browser.fill("Password", PASSWORD).await;
+    browser.submit("Sign in").await;
+    browser.heading_containing("Welcome").await;
+
+    browser.goto(&app.url("/seats/integrations")).await;
+    browser.heading_containing("Integrations").await;
+    browser.fill("Label", "Shop app").await;
+    browser.submit("Create a key").await;
+    let secret = browser
+        .field("Secret")
+        .await
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    assert!(secret.starts_with("sk_"), "{secret}");
+
+    browser
+        .fill("Endpoint URL", "https://hooks.example.com/cloudseat")
+        .await;
+    browser.field("chat.closed").await.click().await.unwrap();
+    browser.submit("Add an endpoint").await;
+    let secret = browser
+        .field("Secret")
+        .await
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    assert!(secret.starts_with("whsec_"), "{secret}");
+
+    // With a key, an endpoint and the one-time secret on the page, every part is present.
+    let report = browser.js(UNLABELLED_JS).await;
+    assert_eq!(
+        report["unlabelled"],
+        json!([]),
+        "fields without a <label for=id>"
+    );
+    assert_accessible(&browser, &axe, "the integrations page").await;
+    browser.screenshot("integrations.png").await;
+    browser.close().await;
+}
+
 // ---------------------------------------------------------------- exams
 
 /// The exam bank for the browser tests: three choice questions and a written one.
