@@ -8,8 +8,10 @@
 //! - [`hub`] is this instance's map of open sockets, [`engine`] runs a use case and
 //!   delivers its frames, and [`ticker`] drives the timers (offer timeouts, take-backs,
 //!   idle customers).
-//! - [`ws`] serves `/ws/agent` and `/ws/customer`, [`routes`] the JSON API.
+//! - [`ws`] serves `/ws/agent` and `/ws/customer`, [`routes`] the JSON API for shops,
+//!   admins and agents, [`api`] the chat API for shops' own front ends (secret API key).
 
+pub mod api;
 pub mod engine;
 pub mod hub;
 pub mod identity;

@@ -220,6 +220,7 @@ pub fn create(
 // ----- messages -----
 
 /// A customer's message. Duplicates (same client id) are acknowledged again, not stored.
+/// Returns the effects, the message's number and whether it was a duplicate.
 pub fn customer_message(
     conn: &mut DbConn,
     chat_id: &str,
@@ -227,7 +228,7 @@ pub fn customer_message(
     body: &str,
     rules: &ChatRules,
     now: NaiveDateTime,
-) -> Result<Effects, AppError> {
+) -> Result<(Effects, i32, bool), AppError> {
     super::protocol::check_message(client_id, body, rules.max_message_chars)?;
     let chat = store::lock_chat(conn, chat_id)?.ok_or_else(not_found)?;
     if !chat.is_open() {
@@ -245,17 +246,20 @@ pub fn customer_message(
             {
                 effects.push(Push::agent(agent, frame));
             }
+            Ok((effects, row.seq, false))
         }
-        Appended::Duplicate(row) => effects.push(Push::customer(
-            chat_id,
-            Out::Ack {
-                chat: chat_id.to_owned(),
-                client_id: client_id.to_owned(),
-                seq: row.seq,
-            },
-        )),
+        Appended::Duplicate(row) => {
+            effects.push(Push::customer(
+                chat_id,
+                Out::Ack {
+                    chat: chat_id.to_owned(),
+                    client_id: client_id.to_owned(),
+                    seq: row.seq,
+                },
+            ));
+            Ok((effects, row.seq, true))
+        }
     }
-    Ok(effects)
 }
 
 /// An agent's message in a chat they hold.

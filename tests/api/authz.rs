@@ -970,6 +970,46 @@ fn rules(app: &TestApp, cast: &Cast) -> Vec<Rule> {
                 (Who::Admin, 409),
             ],
         },
+        // The chat API takes a shop's secret API key; a session token is none.
+        Rule {
+            method: "POST",
+            documented: "/api/chats",
+            path: "/api/chats".into(),
+            body: Some(json!({"skill": "general"})),
+            expect: [
+                (Who::Anonymous, 401),
+                (Who::Agent, 401),
+                (Who::ShopA, 401),
+                (Who::ShopB, 401),
+                (Who::Admin, 401),
+            ],
+        },
+        Rule {
+            method: "POST",
+            documented: "/api/chats/{chat_id}/messages",
+            path: format!("/api/chats/{}/messages", cast.chat),
+            body: Some(json!({"client_id": "x", "body": "hi"})),
+            expect: [
+                (Who::Anonymous, 401),
+                (Who::Agent, 401),
+                (Who::ShopA, 401),
+                (Who::ShopB, 401),
+                (Who::Admin, 401),
+            ],
+        },
+        Rule {
+            method: "GET",
+            documented: "/api/chats/{chat_id}/messages",
+            path: format!("/api/chats/{}/messages", cast.chat),
+            body: None,
+            expect: [
+                (Who::Anonymous, 401),
+                (Who::Agent, 401),
+                (Who::ShopA, 401),
+                (Who::ShopB, 401),
+                (Who::Admin, 401),
+            ],
+        },
         // Plain GETs, not upgrades: past authorization, the agent is told to upgrade.
         Rule {
             method: "GET",

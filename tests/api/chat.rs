@@ -523,3 +523,90 @@ both_backends! {
         problem(res, 403, "not_certified").await;
     }
 }
+
+/// Posts as a shop's back end with a secret API key.
+async fn post_with_key(app: &TestApp, key: &str, path: &str, body: &Value) -> reqwest::Response {
+    app.api
+        .post(app.url(path))
+        .bearer_auth(key)
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+both_backends! {
+    async fn a_shop_front_end_chats_through_the_api_and_hears_back_by_webhook(app) {
+        use crate::merchant_api::{Receiver, endpoint, verify_signature};
+        let (shop, agents) = staffed(&app, 1).await;
+        let mid = shop.merchant_id();
+        let receiver = Receiver::start().await;
+        let hook = endpoint(&app, &shop.access, &mid, &receiver.url,
+            &["chat.assigned", "chat.message.agent", "chat.closed"]).await;
+        let secret = hook["secret"].as_str().unwrap().to_owned();
+        let res = app.post_as(&format!("/api/merchants/{mid}/api-keys"), &shop.access, &json!({"label": "shop app"})).await;
+        assert_eq!(res.status(), 201);
+        let key = res.json::<Value>().await.unwrap()["secret"].as_str().unwrap().to_owned();
+
+        let (mut agent, _) = agent_ws(&app, &agents[0]).await;
+        agent.send(json!({"type": "auto_accept", "on": true})).await;
+        agent.until("auto_accept").await;
+
+        // Bad input is refused field by field; nothing is created.
+        let res = post_with_key(&app, &key, "/api/chats", &json!({"skill": "nope", "identities": [{"kind": "account_id", "value": " "}]})).await;
+        let body = problem(res, 422, "validation_failed").await;
+        assert_eq!(crate::helpers::field_codes(&body), [("skill".to_owned(), "unknown_skill".to_owned()), ("identities[0].value".to_owned(), "required".to_owned())]);
+        assert_eq!(app.count("chats").await, 0);
+        let res = post_with_key(&app, "sk_wrong", "/api/chats", &json!({"skill": "general"})).await;
+        problem(res, 401, "invalid_api_key").await;
+
+        let res = post_with_key(&app, &key, "/api/chats", &json!({"skill": "general", "name": "Wei",
+            "identities": [{"kind": "account_id", "value": "shop-user-42"}],
+            "message": {"client_id": "o1", "body": "Where is order 1001?"}})).await;
+        assert_eq!(res.status(), 201);
+        let created: Value = res.json().await.unwrap();
+        let chat = created["id"].as_str().unwrap().to_owned();
+        assert_eq!(created["status"], "queued");
+        assert_eq!(agent.until("assigned").await["messages"][0]["body"], "Where is order 1001?");
+
+        // The customer's next message, retried once by the shop: stored once.
+        let path = format!("/api/chats/{chat}/messages");
+        let res = post_with_key(&app, &key, &path, &json!({"client_id": "o2", "body": "It was due Monday"})).await;
+        assert_eq!(res.status(), 201);
+        assert_eq!(agent.until("message").await["body"], "It was due Monday");
+        let res = post_with_key(&app, &key, &path, &json!({"client_id": "o2", "body": "It was due Monday"})).await;
+        assert_eq!(res.status(), 200);
+        assert_eq!(res.json::<Value>().await.unwrap(), json!({"seq": 2, "duplicate": true}));
+
+        agent.send(json!({"type": "message", "chat": chat, "client_id": "a1", "body": "It ships today."})).await;
+        agent.until("message").await;
+        agent.send(json!({"type": "close", "chat": chat})).await;
+        agent.until("closed").await;
+
+        let got = receiver.wait_for(3).await;
+        let events: Vec<&str> = got.iter().map(|r| r.event.as_str()).collect();
+        assert_eq!(events, ["chat.assigned", "chat.message.agent", "chat.closed"]);
+        for r in &got {
+            assert!(verify_signature(&secret, &r.signature, &r.body), "{}", r.signature);
+        }
+        let message: Value = serde_json::from_str(&got[1].body).unwrap();
+        assert_eq!(message["data"]["chat_id"], chat.as_str());
+        assert_eq!(message["data"]["body"], "It ships today.");
+        let closed: Value = serde_json::from_str(&got[2].body).unwrap();
+        assert_eq!(closed["data"]["closed_by"], "agent");
+
+        // The transcript for shops that poll; a closed chat takes no more messages.
+        let transcript: Value = app.api.get(app.url(&format!("/api/chats/{chat}/messages?after=1"))).bearer_auth(&key).send().await.unwrap().json().await.unwrap();
+        let bodies: Vec<&str> = transcript["messages"].as_array().unwrap().iter().map(|m| m["body"].as_str().unwrap()).collect();
+        assert_eq!(bodies, ["It was due Monday", "It ships today."]);
+        let res = post_with_key(&app, &key, &path, &json!({"client_id": "o3", "body": "thanks"})).await;
+        problem(res, 409, "chat_closed").await;
+
+        // Another shop's key does not find the chat.
+        let other = app.merchant("Book Nook").await;
+        let res = app.post_as(&format!("/api/merchants/{}/api-keys", other.merchant_id()), &other.access, &json!({"label": "x"})).await;
+        let other_key = res.json::<Value>().await.unwrap()["secret"].as_str().unwrap().to_owned();
+        let res = post_with_key(&app, &other_key, &path, &json!({"client_id": "x", "body": "hi"})).await;
+        problem(res, 404, "not_found").await;
+    }
+}

@@ -17,26 +17,26 @@ use crate::helpers::{
 
 /// One request the receiver got.
 #[derive(Debug, Clone)]
-struct Received {
-    event: String,
+pub(crate) struct Received {
+    pub(crate) event: String,
     delivery: String,
-    signature: String,
+    pub(crate) signature: String,
     content_type: String,
-    body: String,
+    pub(crate) body: String,
 }
 
 /// A webhook receiver: an HTTP server on 127.0.0.1 that records every request and answers
 /// with the statuses queued in `answers`, then with `otherwise`.
 #[derive(Clone)]
-struct Receiver {
-    url: String,
+pub(crate) struct Receiver {
+    pub(crate) url: String,
     got: Arc<Mutex<Vec<Received>>>,
     answers: Arc<Mutex<VecDeque<u16>>>,
     otherwise: Arc<Mutex<u16>>,
 }
 
 impl Receiver {
-    async fn start() -> Receiver {
+    pub(crate) async fn start() -> Receiver {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let receiver = Receiver {
@@ -101,7 +101,7 @@ impl Receiver {
     }
 
     /// Waits (up to 15 s) until `n` requests came in.
-    async fn wait_for(&self, n: usize) -> Vec<Received> {
+    pub(crate) async fn wait_for(&self, n: usize) -> Vec<Received> {
         for _ in 0..300 {
             let got = self.all();
             if got.len() >= n {
@@ -114,7 +114,7 @@ impl Receiver {
 }
 
 /// Checks `Cloudseat-Signature` the way a receiver would: HMAC-SHA256 of `"<t>.<body>"`.
-fn verify_signature(secret: &str, header: &str, body: &str) -> bool {
+pub(crate) fn verify_signature(secret: &str, header: &str, body: &str) -> bool {
     let mut t = None;
     let mut v1 = None;
     for part in header.split(',') {
@@ -157,7 +157,13 @@ async fn delete_as(app: &TestApp, path: &str, token: &str) -> reqwest::Response 
 }
 
 /// Creates an endpoint; returns its body (with the secret).
-async fn endpoint(app: &TestApp, token: &str, mid: &str, url: &str, events: &[&str]) -> Value {
+pub(crate) async fn endpoint(
+    app: &TestApp,
+    token: &str,
+    mid: &str,
+    url: &str,
+    events: &[&str],
+) -> Value {
     let res = app
         .post_as(
             &format!("/api/merchants/{mid}/webhooks"),
