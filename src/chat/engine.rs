@@ -50,6 +50,7 @@ pub async fn deliver(state: &AppState, effects: Effects) {
     state.hub.send(effects.pushes);
     // A use case may have queued webhook deliveries; the sender finds nothing otherwise.
     state.wake_webhooks();
+    state.wake_outbox();
     for (merchant, skill) in effects.queues {
         let rules = state.rules().chat;
         let clock = state.clock.clone();

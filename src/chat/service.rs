@@ -86,6 +86,50 @@ fn hook(
     Ok(())
 }
 
+/// Tells the shop's staff a customer left a message while nobody was on shift, each in
+/// their language and zone.
+fn mail_left_message(
+    conn: &mut DbConn,
+    chat: &ChatRow,
+    message: Option<&str>,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    use crate::mail::templates::{MailKind, render};
+    use crate::web::i18n::t;
+    let merchant = MerchantId(chat.merchant_id.clone());
+    for account in crate::accounts::store::list_staff(conn, &merchant, None, 50)? {
+        let locale = crate::accounts::service::account_locale(&account);
+        let tz: chrono_tz::Tz = account
+            .time_zone
+            .parse()
+            .unwrap_or(chrono_tz::Asia::Shanghai);
+        let when = format!(
+            "{} ({})",
+            now.and_utc().with_timezone(&tz).format("%Y-%m-%d %H:%M"),
+            tz.name()
+        );
+        let customer = chat
+            .customer_name
+            .clone()
+            .unwrap_or_else(|| t(locale, "mail.left_message.anonymous").into_owned());
+        let mail = render(
+            &account.email,
+            &account.display_name,
+            locale,
+            &MailKind::ChatLeftMessage {
+                customer,
+                skill: chat.skill.clone(),
+                when,
+                message: message.unwrap_or("").to_owned(),
+                chat_id: chat.id.clone(),
+            },
+        )
+        .map_err(AppError::internal)?;
+        crate::mail::outbox::enqueue(conn, &mail, now)?;
+    }
+    Ok(())
+}
+
 fn not_found() -> AppError {
     AppError::NotFound
 }
@@ -205,6 +249,7 @@ pub fn create(
             serde_json::json!({ "message": first }),
             now,
         )?;
+        mail_left_message(conn, &chat, first, now)?;
     }
     let mut effects = Effects::default();
     effects.wake_queue(&chat);

@@ -1160,18 +1160,6 @@ pub fn display_name(conn: &mut DbConn, account: &str) -> QueryResult<Option<Stri
         .optional()
 }
 
-/// Staff emails of a merchant with their locale (for the left-message mail).
-pub fn merchant_staff(
-    conn: &mut DbConn,
-    merchant: &str,
-) -> QueryResult<Vec<(String, String, String)>> {
-    accounts::table
-        .filter(accounts::merchant_id.eq(merchant))
-        .filter(accounts::role.eq("merchant_staff"))
-        .select((accounts::id, accounts::email, accounts::locale))
-        .load(conn)
-}
-
 /// A merchant's chats, newest first (ids sort by creation), after the `cursor` id.
 pub fn merchant_chats(
     conn: &mut DbConn,

@@ -34,6 +34,15 @@ pub enum MailKind {
     BookingCancelled(BookingSummary, i64, u32),
     /// To agents who had claimed shifts of a cancelled booking.
     ShiftsCancelled(BookingSummary),
+    /// To a shop's staff: a customer left a message while nobody was on shift.
+    ChatLeftMessage {
+        customer: String,
+        skill: String,
+        /// Local time with the zone's name.
+        when: String,
+        message: String,
+        chat_id: String,
+    },
     RenewalOpens {
         period: String,
         priority_opens_on: String,
@@ -251,6 +260,25 @@ pub fn render(
                 "mail.shifts_cancelled.body",
                 &[("dates", &b.dates), ("hours", &b.hours)],
             )],
+            None,
+        ),
+        MailKind::ChatLeftMessage {
+            customer,
+            skill,
+            when,
+            message,
+            chat_id,
+        } => (
+            t_with(l, "mail.left_message.subject", &[("customer", customer)]),
+            vec![
+                t_with(
+                    l,
+                    "mail.left_message.body",
+                    &[("customer", customer), ("skill", skill), ("when", when)],
+                ),
+                message.clone(),
+                t_with(l, "mail.left_message.next", &[("chat", chat_id)]),
+            ],
             None,
         ),
         MailKind::RenewalOpens {

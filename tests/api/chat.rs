@@ -422,6 +422,10 @@ both_backends! {
             (ws, started["chat"].as_str().unwrap().to_owned(), ())
         };
         assert_eq!(chat_row(&app, &chat).await.0, "left_message");
+        // The shop hears of it by mail, with the message as text.
+        let mail = app.smtp.wait_for(&shop.email, "left a message while nobody was on shift").await;
+        assert!(mail.text.contains("Please call me back"), "{}", mail.text);
+        assert!(mail.text.contains(&chat), "{}", mail.text);
         ws.send(json!({"type": "ping"})).await;
         ws.until("pong").await;
     }
