@@ -614,3 +614,28 @@ both_backends! {
         problem(res, 404, "not_found").await;
     }
 }
+
+both_backends! {
+    async fn a_left_message_goes_to_the_next_agent_who_checks_in(app) {
+        let shop = app.merchant("Early Shop").await;
+        let (_, shifts) = booked(&app, &shop, "general", 5, (8, 12), 1).await;
+        past_early_access(&app);
+        let agent = certified(&app, "Late Starter", "general").await;
+        json_of(claim(&app, &agent, &shifts[0]).await).await;
+        let start = shift_start(&app, &shifts[0]).await;
+        clock_to(&app, start - Duration::minutes(20));
+        let key = widget_key(&app, &shop).await;
+        let mut ws = customer_ws(&app).await;
+        ws.send(json!({"type": "start", "key": key, "skill": "general", "message": {"client_id": "m1", "body": "Anyone there?"}})).await;
+        let chat = ws.until("started").await["chat"].as_str().unwrap().to_owned();
+        assert_eq!(ws.until("welcome").await["status"], "left_message");
+        // The agent checks in and connects: the waiting message is offered to them.
+        json_of(act(&app, &agent, &shifts[0], "check-in").await).await;
+        let (mut socket, _) = agent_ws(&app, &agent).await;
+        let offer = socket.until("offer").await;
+        assert_eq!(offer["card"]["chat"], chat.as_str());
+        socket.send(json!({"type": "accept", "chat": chat})).await;
+        assert_eq!(socket.until("assigned").await["messages"][0]["body"], "Anyone there?");
+        ws.until("agent_joined").await;
+    }
+}
