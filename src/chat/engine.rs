@@ -87,10 +87,11 @@ pub async fn run_timers(
         }
         let rules = state.rules().chat;
         let clock = state.clock.clone();
+        let here = state.hub.agents();
         let ticked = state
             .db
             .run(move |conn| {
-                write_transaction(conn, |conn| service::tick(conn, &rules, clock.now()))
+                write_transaction(conn, |conn| service::tick(conn, &rules, clock.now(), &here))
             })
             .await;
         match ticked {

@@ -158,6 +158,17 @@ impl Hub {
         })
     }
 
+    /// The agents with a socket on this instance.
+    pub fn agents(&self) -> Vec<String> {
+        self.lock()
+            .keys()
+            .filter_map(|t| match t {
+                Target::Agent(id) => Some(id.clone()),
+                Target::Customer(_) => None,
+            })
+            .collect()
+    }
+
     pub fn is_connected(&self, target: &Target) -> bool {
         self.lock().get(target).is_some_and(|l| !l.is_empty())
     }

@@ -1108,7 +1108,16 @@ pub fn standing(
 /// One pass of the chat timers: expired offers go to the next agent, accepted chats
 /// without a first reply and chats of agents gone past the grace period are taken back,
 /// silent customers are warned and then closed.
-pub fn tick(conn: &mut DbConn, rules: &ChatRules, now: NaiveDateTime) -> Result<Effects, AppError> {
+///
+/// `connected_here` are the agents with a socket on this instance: they are marked seen
+/// first, so only agents whose instance stopped refreshing them look gone.
+pub fn tick(
+    conn: &mut DbConn,
+    rules: &ChatRules,
+    now: NaiveDateTime,
+    connected_here: &[String],
+) -> Result<Effects, AppError> {
+    store::touch(conn, connected_here, now)?;
     let mut effects = Effects::default();
     for (chat_id, agent) in store::expired_offers(conn, now)? {
         if let Some(chat) = store::lock_chat(conn, &chat_id)?

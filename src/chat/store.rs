@@ -673,7 +673,8 @@ pub struct Queued {
 }
 
 /// The queue of `merchant` for `skill`: waiting chats (and messages left while nobody was
-/// on shift) in routing order, with who declined each.
+/// on shift) in routing order, with who declined each, let its offer lapse or had it
+/// taken back.
 pub fn queue(
     conn: &mut DbConn,
     merchant: &str,
@@ -703,8 +704,18 @@ pub fn queue(
         .filter(chat_offers::outcome.eq_any(["declined", "timed_out"]))
         .select((chat_offers::chat_id, chat_offers::agent_id))
         .load(conn)?;
+    // An agent the chat was taken back from (no first reply, gone) is not offered it
+    // again either, even though they are the customer's last agent.
+    let taken: Vec<(String, Option<String>)> = chat_events::table
+        .filter(chat_events::chat_id.eq_any(&ids))
+        .filter(chat_events::kind.eq("taken_back"))
+        .select((chat_events::chat_id, chat_events::agent_id))
+        .load(conn)?;
     let mut declined: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for (chat, agent) in declines {
+    for (chat, agent) in declines
+        .into_iter()
+        .chain(taken.into_iter().filter_map(|(c, a)| Some((c, a?))))
+    {
         declined.entry(chat).or_default().insert(agent);
     }
     Ok(rows
@@ -1071,10 +1082,13 @@ pub fn disconnect(conn: &mut DbConn, agent: &str, now: NaiveDateTime) -> QueryRe
     Ok(left)
 }
 
-pub fn touch(conn: &mut DbConn, agent: &str, now: NaiveDateTime) -> QueryResult<()> {
-    diesel::update(agent_presence::table.find(agent))
-        .set(agent_presence::last_seen_at.eq(now))
-        .execute(conn)?;
+/// Marks `agents` as seen now (their sockets are open on this instance), in batches.
+pub fn touch(conn: &mut DbConn, agents: &[String], now: NaiveDateTime) -> QueryResult<()> {
+    for batch in agents.chunks(500) {
+        diesel::update(agent_presence::table.filter(agent_presence::agent_id.eq_any(batch)))
+            .set(agent_presence::last_seen_at.eq(now))
+            .execute(conn)?;
+    }
     Ok(())
 }
 

@@ -639,3 +639,38 @@ both_backends! {
         ws.until("agent_joined").await;
     }
 }
+
+both_backends! {
+    async fn transfers_and_take_backs_hand_a_chat_on_with_a_note(app) {
+        let (shop, agents) = staffed(&app, 2).await;
+        let (mut a0, _) = agent_ws(&app, &agents[0]).await;
+        let (mut a1, _) = agent_ws(&app, &agents[1]).await;
+        let key = widget_key(&app, &shop).await;
+        let (mut customer, chat, _) = start_chat(&app, &key, json!({})).await;
+        let (mut holder, mut other, holder_i) = tokio::select! {
+            _ = a0.until("offer") => (a0, a1, 0),
+            _ = a1.until("offer") => (a1, a0, 1),
+        };
+        holder.send(json!({"type": "accept", "chat": chat})).await;
+        holder.until("assigned").await;
+        // A transfer to someone who is not an agent of this shop on shift is refused.
+        holder.send(json!({"type": "transfer", "chat": chat, "to": shop.id(), "note": "x"})).await;
+        assert_eq!(holder.until("error").await["errors"][0]["code"], "agent_unavailable");
+        holder.send(json!({"type": "transfer", "chat": chat, "to": agents[1 - holder_i].id(), "note": "Wants a refund for order 1001"})).await;
+        assert_eq!(holder.until("taken_back").await["reason"], "transferred");
+        let offer = other.until("offer").await;
+        assert_eq!(offer["card"]["handover_note"], "Wants a refund for order 1001");
+        other.send(json!({"type": "accept", "chat": chat})).await;
+        other.until("assigned").await;
+        customer.until("agent_joined").await;
+        // The new holder stays silent past the first-reply limit: the chat is taken back
+        // and offered again, to the front of the queue, to the agent who did not fail it.
+        app.clock.advance(Duration::seconds(61));
+        assert_eq!(other.until("taken_back").await["reason"], "no_first_reply");
+        let again = holder.until("offer").await;
+        assert!(again["card"]["handover_note"].as_str().unwrap().contains("did not reply"));
+        let id = chat.clone();
+        let (transfers, takebacks): (i32, i32) = app.with_db(move |c| chats::table.find(&id).select((chats::transfers, chats::takebacks)).first(c).unwrap()).await;
+        assert_eq!((transfers, takebacks), (1, 1));
+    }
+}
