@@ -8,11 +8,13 @@
 //! - [`hub`] is this instance's map of open sockets, [`engine`] runs a use case and
 //!   delivers its frames, and [`ticker`] drives the timers (offer timeouts, take-backs,
 //!   idle customers).
-//! - [`ws`] serves `/ws/agent` and `/ws/customer`, [`routes`] the JSON API.
+//! - [`ws`] serves `/ws/agent` and `/ws/customer`, [`routes`] the JSON API, [`pages`] the
+//!   agent's workspace page and the demo shop that embeds the customer widget.
 
 pub mod engine;
 pub mod hub;
 pub mod identity;
+pub mod pages;
 pub mod protocol;
 pub mod routes;
 pub mod routing;
