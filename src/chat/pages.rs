@@ -25,7 +25,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
 }
 
 /// Interface text the workspace script needs, by the key it uses there.
-const SCRIPT_TEXT: [&str; 48] = [
+const SCRIPT_TEXT: [&str; 49] = [
     "connecting",
     "connected",
     "reconnecting",
@@ -65,6 +65,7 @@ const SCRIPT_TEXT: [&str; 48] = [
     "previous_chats",
     "chat_on",
     "briefing_unavailable",
+    "briefing_empty",
     "products",
     "shipping",
     "returns",

@@ -145,7 +145,8 @@
     ".csw-head h2{margin:0;font-size:1.05rem;font-weight:700;color:#fff}",
     ".csw-head button{background:#fff;color:#0b5cad;border-color:#fff;padding:.2rem .6rem}",
     ".csw-status{margin:0;padding:.4rem .75rem;background:#f4f6f8;border-bottom:1px solid #d0d5db;font-size:.9rem;min-height:1.5em}",
-    ".csw-log{list-style:none;margin:0;padding:.75rem;flex:1;overflow-y:auto;display:flex;flex-direction:column;gap:.4rem}",
+    ".csw-scroll{flex:1;overflow-y:auto}",
+    ".csw-log{list-style:none;margin:0;padding:.75rem;display:flex;flex-direction:column;gap:.4rem}",
     ".csw-log li{max-width:85%;padding:.35rem .6rem;border-radius:8px;white-space:pre-wrap;overflow-wrap:anywhere}",
     ".csw-log li.csw-customer{align-self:flex-end;background:#e3f0fb}",
     ".csw-log li.csw-agent{align-self:flex-start;background:#f4f6f8}",
@@ -209,10 +210,13 @@
 
   var status = el("p", "csw-status");
   status.setAttribute("role", "status");
+  // The live region wraps the list, so the list keeps its list semantics.
+  var scroller = el("div", "csw-scroll");
+  scroller.setAttribute("role", "log");
+  scroller.setAttribute("aria-live", "polite");
+  scroller.setAttribute("aria-labelledby", uid + "-title");
   var log = el("ol", "csw-log");
-  log.setAttribute("role", "log");
-  log.setAttribute("aria-live", "polite");
-  log.setAttribute("aria-labelledby", uid + "-title");
+  scroller.appendChild(log);
   var typingLine = el("p", "csw-typing");
   typingLine.setAttribute("aria-live", "polite");
 
@@ -276,7 +280,7 @@
   after.appendChild(rateForm);
   after.appendChild(newChat);
 
-  [head, status, log, typingLine, form, after].forEach(function (x) { panel.appendChild(x); });
+  [head, status, scroller, typingLine, form, after].forEach(function (x) { panel.appendChild(x); });
 
   var launcher = el("button", "csw-launcher");
   launcher.type = "button";
@@ -335,9 +339,9 @@
       li.appendChild(el("span", "csw-state", T.sending));
       items.push(li);
     });
-    var atEnd = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
+    var atEnd = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 40;
     log.replaceChildren.apply(log, items);
-    if (atEnd) log.scrollTop = log.scrollHeight;
+    if (atEnd) scroller.scrollTop = scroller.scrollHeight;
     var text = statusText();
     if (status.textContent !== text) status.textContent = text;
     var started = !!state.token || state.pending.length > 0;
@@ -579,7 +583,7 @@
     typing(false);
     if (!send({ type: "message", client_id: message.client_id, body: body })) connect();
     render();
-    log.scrollTop = log.scrollHeight;
+    scroller.scrollTop = scroller.scrollHeight;
   };
 
   var typingOn = false;
@@ -637,7 +641,7 @@
     launcher.setAttribute("aria-expanded", "true");
     markRead();
     render();
-    log.scrollTop = log.scrollHeight;
+    scroller.scrollTop = scroller.scrollHeight;
     (form.hidden ? (rateForm.hidden ? newChat : fieldset.querySelector("input")) : textarea).focus();
   };
   var close = function () {

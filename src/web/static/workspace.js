@@ -142,6 +142,7 @@
   var tabs = $("ws-tabs");
   var panel = $("ws-chat");
   var messagesBox = $("ws-messages");
+  var scroller = $("ws-log");
   var replyText = $("ws-reply-text");
 
   var chatOf = function (card) {
@@ -227,9 +228,9 @@
     Object.keys(chat.pending).forEach(function (id) {
       items.push(messageItem(chat, { from: "agent", body: chat.pending[id], pending: true, client_id: id }));
     });
-    var atEnd = messagesBox.scrollHeight - messagesBox.scrollTop - messagesBox.clientHeight < 40;
+    var atEnd = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 40;
     messagesBox.replaceChildren.apply(messagesBox, items);
-    if (atEnd) messagesBox.scrollTop = messagesBox.scrollHeight;
+    if (atEnd) scroller.scrollTop = scroller.scrollHeight;
   };
 
   var renderPanel = function () {
@@ -280,7 +281,7 @@
     }
     markRead(chats[id]);
     renderPanel();
-    messagesBox.scrollTop = messagesBox.scrollHeight;
+    scroller.scrollTop = scroller.scrollHeight;
     if (focusReply && !chats[id].ended) replyText.focus();
   };
 
@@ -416,7 +417,7 @@
       });
       nodes.push(list);
     }
-    if (!nodes.length) nodes.push(el("p", "hint", S.briefing_unavailable));
+    if (!nodes.length) nodes.push(el("p", "hint", S.briefing_empty));
     return nodes;
   };
 
@@ -432,7 +433,7 @@
     replyText.value = "";
     chat.draft = "";
     renderMessages();
-    messagesBox.scrollTop = messagesBox.scrollHeight;
+    scroller.scrollTop = scroller.scrollHeight;
   };
   var resendPending = function (chat) {
     Object.keys(chat.pending).forEach(function (id) {
