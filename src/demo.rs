@@ -157,13 +157,17 @@ pub fn fill(conn: &mut DbConn, rules: &Ruleset) -> Result<Vec<DemoLogin>, DemoEr
                     &hash,
                     joined,
                 )?;
+                let mut note = shop.to_owned();
                 if i == 0 {
                     owners.push((id, mid.clone()));
+                    // The shop front with the chat widget, for trying the customer side.
+                    let (key, _) = crate::merchant_api::keys::widget_key(conn, &mid, now)?;
+                    note = format!("{shop}; shop front: /demo/shop?key={}", key.widget_key);
                 }
                 logins.push(DemoLogin {
                     email: person.email.into(),
                     role: Role::MerchantStaff,
-                    note: shop.into(),
+                    note,
                 });
             }
         }

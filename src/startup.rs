@@ -209,6 +209,7 @@ impl Application {
                 .configure(crate::chat::ws::configure)
                 .configure(crate::chat::routes::configure)
                 .configure(crate::chat::api::configure)
+                .configure(crate::chat::pages::configure)
                 .configure(crate::web::health::configure)
                 .configure(crate::web::assets::configure)
                 .configure(crate::web::pages::configure)

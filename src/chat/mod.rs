@@ -9,12 +9,14 @@
 //!   delivers its frames, and [`ticker`] drives the timers (offer timeouts, take-backs,
 //!   idle customers).
 //! - [`ws`] serves `/ws/agent` and `/ws/customer`, [`routes`] the JSON API for shops,
-//!   admins and agents, [`api`] the chat API for shops' own front ends (secret API key).
+//!   admins and agents, [`api`] the chat API for shops' own front ends (secret API key),
+//!   [`pages`] the agent's workspace page and the demo shop that embeds the customer widget.
 
 pub mod api;
 pub mod engine;
 pub mod hub;
 pub mod identity;
+pub mod pages;
 pub mod protocol;
 pub mod routes;
 pub mod routing;

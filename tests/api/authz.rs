@@ -1028,7 +1028,7 @@ fn rules(app: &TestApp, cast: &Cast) -> Vec<Rule> {
 }
 
 /// Endpoints anyone may call (they authenticate by their body, or not at all).
-const PUBLIC: [(&str, &str); 17] = [
+const PUBLIC: [(&str, &str); 18] = [
     ("GET", "/api/seat-rules"),
     ("POST", "/api/estimates/staffing"),
     ("POST", "/api/quotes"),
@@ -1044,6 +1044,8 @@ const PUBLIC: [(&str, &str); 17] = [
     ("GET", "/metrics"),
     ("GET", "/static/app.css"),
     ("GET", "/static/app.js"),
+    // The chat widget shops embed in their own pages.
+    ("GET", "/widget.js"),
     // The secret in the URL is the credential (calendar apps cannot sign in).
     ("GET", "/calendar/{token}.ics"),
     // The widget's socket: its first frame carries the widget key or the chat's secret

@@ -30,3 +30,4 @@ mod staffing;
 mod talent_pool;
 mod trial_pages;
 mod trials;
+mod workspace_pages;

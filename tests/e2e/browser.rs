@@ -1862,3 +1862,256 @@ async fn browser_agents_race_for_a_shift_and_the_winner_checks_in() {
     winner.screenshot("shifts-checked-in.png").await;
     winner.close().await;
 }
+
+// ---------------------------------------------------------------- live chat
+
+impl Browser {
+    /// Waits until the element matching `css` has text containing `needle`; returns it.
+    async fn text_of(&self, css: &str, needle: &str) -> String {
+        let deadline = Instant::now() + PAGE_TIMEOUT;
+        loop {
+            if let Ok(found) = self.client.find_all(Locator::Css(css)).await {
+                for element in found {
+                    let text = element.text().await.unwrap_or_default();
+                    if text.contains(needle) {
+                        return text;
+                    }
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no {css} containing {needle:?} on {}\n--- page text ---\n{}",
+                self.url().await,
+                self.body_text().await
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Presses `key` with Alt held.
+    async fn alt(&self, key: char) {
+        let keys = KeyActions::new("keyboard".to_owned())
+            .then(KeyAction::Down {
+                value: Key::Alt.into(),
+            })
+            .then(KeyAction::Down { value: key })
+            .then(KeyAction::Up { value: key })
+            .then(KeyAction::Up {
+                value: Key::Alt.into(),
+            });
+        self.client.perform_actions(keys).await.unwrap();
+    }
+}
+
+/// A certified agent checked in on the shop's only `general` shift, the service clock a
+/// minute into it.
+async fn agent_on_shift(app: &TestApp, shop: &Session, name: &str) -> Session {
+    let (shift, starts_at) = one_shift(app, shop).await;
+    app.clock.advance(chrono::Duration::hours(25));
+    let agent = app.agent(name).await;
+    certify_general(app, &agent).await;
+    let res = app
+        .post_as(
+            &format!("/api/shifts/{shift}/claim"),
+            &agent.access,
+            &json!({}),
+        )
+        .await;
+    assert!(res.status().is_success(), "{}", res.text().await.unwrap());
+    app.clock
+        .advance(starts_at - app.clock.now() - chrono::Duration::minutes(5));
+    let res = app
+        .post_as(
+            &format!("/api/shifts/{shift}/check-in"),
+            &agent.access,
+            &json!({}),
+        )
+        .await;
+    assert!(res.status().is_success(), "{}", res.text().await.unwrap());
+    app.clock.advance(chrono::Duration::minutes(6));
+    agent
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_customer_widget_and_agent_workspace_chat() {
+    let axe = axe_source();
+    let (agent_browser, app) = browser_and_app().await;
+    let shop = app.merchant("Tea House").await;
+    let agent = agent_on_shift(&app, &shop, "Agent Mei").await;
+    let res = app
+        .get_as(
+            &format!("/api/merchants/{}/widget-key", shop.merchant_id()),
+            &shop.access,
+        )
+        .await;
+    let key = res.json::<Value>().await.unwrap()["widget_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // The agent opens the workspace from the navigation; the socket says hello.
+    agent_browser.sign_in(&app, &agent.email).await;
+    agent_browser
+        .wait_for(Locator::Css("header a[href='/agent/chats']"))
+        .await
+        .click()
+        .await
+        .unwrap();
+    agent_browser.heading_containing("Chat workspace").await;
+    agent_browser.text_of("#ws-conn", "Connected").await;
+    let online = agent_browser
+        .js("return document.getElementById('ws-presence').checked;")
+        .await;
+    assert_eq!(online, json!(true), "connecting puts the agent online");
+
+    // The customer, on the shop's page, opens the widget and writes (markup included).
+    let customer = Browser::start().await;
+    customer
+        .goto(&app.url(&format!("/demo/shop?key={key}")))
+        .await;
+    customer.heading_containing("Tea House").await;
+    let launcher = customer
+        .wait_for(Locator::Css(".csw button.csw-launcher"))
+        .await;
+    assert_eq!(launcher.text().await.unwrap(), "Chat with us");
+    launcher.click().await.unwrap();
+    let dialog = customer
+        .wait_for(Locator::Css(".csw [role='dialog']"))
+        .await;
+    assert!(dialog.is_displayed().await.unwrap());
+    let focused_message = customer
+        .js("return document.activeElement.tagName === 'TEXTAREA' && document.activeElement.labels[0].textContent;")
+        .await;
+    assert_eq!(
+        focused_message,
+        json!("Message"),
+        "opening focuses the message box"
+    );
+    customer.fill("Your name (optional)", "Xiao Ming").await;
+    let message = customer.field("Message").await;
+    message
+        .send_keys("<b>hi</b> is the green tea in stock?")
+        .await
+        .unwrap();
+    customer.press(Key::Enter).await;
+    customer
+        .text_of(".csw-log li.csw-customer", "<b>hi</b>")
+        .await;
+    let stored = customer
+        .js("return JSON.parse(localStorage.getItem(Object.keys(localStorage).find(k => k.startsWith('cloudseat.widget.'))) || '{}');")
+        .await;
+
+    // The offer reaches the agent; Alt+A takes the oldest one.
+    let offer = agent_browser.text_of("li.ws-offer", "Xiao Ming").await;
+    assert!(
+        offer.contains("Tea House") && offer.contains("s left"),
+        "{offer}"
+    );
+    agent_browser.alt('a').await;
+    let line = agent_browser
+        .text_of("#ws-messages li.from-customer", "is the green tea")
+        .await;
+    assert!(
+        line.contains("<b>hi</b>"),
+        "the markup is shown as typed: {line}"
+    );
+    let bold = agent_browser
+        .js("return document.querySelectorAll('#ws-messages b, #ws-messages strong').length;")
+        .await;
+    assert_eq!(bold, json!(0), "customer text never becomes markup");
+    agent_browser.text_of("#ws-countdown", "Reply within").await;
+    agent_browser.text_of("[role='tab']", "Xiao Ming").await;
+    assert!(
+        stored["token"].as_str().is_some_and(|t| !t.is_empty()),
+        "the widget keeps the chat's token: {stored}"
+    );
+    // The customer's history is there (this is their first chat, its transcript folded).
+    agent_browser
+        .text_of("#ws-history", "widget · assigned")
+        .await;
+    let transcript = agent_browser
+        .js("return document.getElementById('ws-history').textContent;")
+        .await;
+    assert!(
+        transcript
+            .as_str()
+            .unwrap()
+            .contains("<b>hi</b> is the green tea"),
+        "{transcript}"
+    );
+    agent_browser
+        .text_of("#ws-briefing", "The shop has not written a briefing yet.")
+        .await;
+    let focused = agent_browser.js("return document.activeElement.id;").await;
+    assert_eq!(
+        focused,
+        json!("ws-reply-text"),
+        "accepting leads to the reply box"
+    );
+    assert_accessible(&agent_browser, &axe, "the chat workspace with a chat").await;
+
+    // The agent replies with Enter; the customer sees it and who is answering.
+    let reply = agent_browser.field("Reply").await;
+    reply.send_keys("Yes, 30 boxes.").await.unwrap();
+    agent_browser.press(Key::Enter).await;
+    agent_browser
+        .text_of("#ws-messages li.from-agent", "Yes, 30 boxes.")
+        .await;
+    customer
+        .text_of(".csw-log li.csw-agent", "Yes, 30 boxes.")
+        .await;
+    customer
+        .text_of(".csw [role='status']", "You are chatting with Agent Mei.")
+        .await;
+    // The open widget marks the reply read.
+    agent_browser
+        .text_of("#ws-messages li.from-agent", "read")
+        .await;
+    customer.screenshot("widget-chat.png").await;
+    agent_browser.screenshot("workspace-chat.png").await;
+
+    // The agent closes; the customer rates 5.
+    agent_browser
+        .wait_for(Locator::Id("ws-close"))
+        .await
+        .click()
+        .await
+        .unwrap();
+    agent_browser
+        .text_of("#ws-chat-status", "This chat is closed.")
+        .await;
+    customer.text_of(".csw legend", "How was this chat?").await;
+    customer
+        .wait_for(Locator::Css(".csw input[type='radio'][value='5']"))
+        .await
+        .click()
+        .await
+        .unwrap();
+    customer.fill("Comment (optional)", "fast").await;
+    customer
+        .wait_for(Locator::XPath("//button[normalize-space(.)='Send rating']"))
+        .await
+        .click()
+        .await
+        .unwrap();
+    customer
+        .text_of(".csw [role='status']", "Thank you for your rating.")
+        .await;
+    agent_browser
+        .text_of("#ws-chat-status", "rated this chat 5 of 5")
+        .await;
+    let rating: Option<i32> = {
+        use cloudseat::db::schema::chats;
+        use diesel::prelude::*;
+        app.with_db(|c| {
+            chats::table
+                .select(chats::rating)
+                .first::<Option<i32>>(c)
+                .unwrap()
+        })
+        .await
+    };
+    assert_eq!(rating, Some(5));
+    customer.close().await;
+    agent_browser.close().await;
+}

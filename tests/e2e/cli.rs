@@ -636,6 +636,24 @@ async fn demo_fills_an_empty_database_and_refuses_a_second_time() {
     assert_eq!(me.status(), StatusCode::OK);
     let me: Value = me.json().await.unwrap();
     assert!(me["agent_status"].is_string(), "{me}");
+    // The first shop's front page, with the chat widget, for the customer side.
+    let shop_front = stdout
+        .split_whitespace()
+        .find(|w| w.starts_with("/demo/shop?key=wk_"))
+        .unwrap_or_else(|| panic!("no demo shop front printed:\n{stdout}"));
+    let page = server
+        .http
+        .get(server.url(shop_front))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(
+        page.text()
+            .await
+            .unwrap()
+            .contains(r#"<script src="/widget.js" data-key="wk_"#)
+    );
     let status = server.stop(Duration::from_secs(15));
     assert!(status.success(), "exit {status}\n{}", server.output());
 }
