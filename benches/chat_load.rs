@@ -242,8 +242,9 @@ struct Frame {
     body: Option<String>,
     #[serde(default)]
     code: Option<String>,
+    /// A chat's status in `welcome`; a number in `error` frames.
     #[serde(default)]
-    status: Option<String>,
+    status: Option<serde_json::Value>,
     #[serde(default)]
     card: Option<Card>,
 }
@@ -356,9 +357,12 @@ async fn agent(ctx: Arc<Ctx>, token: String) {
             None => return ctx.stats.error("agent socket ended"),
         };
         let now_phase = ctx.phase();
-        let Ok(frame) = serde_json::from_str::<Frame>(&text) else {
-            ctx.stats.error("agent: unparsable frame");
-            continue;
+        let frame = match serde_json::from_str::<Frame>(&text) {
+            Ok(frame) => frame,
+            Err(e) => {
+                ctx.stats.error(format!("agent: unparsable frame: {e}"));
+                continue;
+            }
         };
         match frame.kind.as_str() {
             "message" if frame.from.as_deref() == Some("customer") => {
@@ -552,7 +556,8 @@ async fn one_chat(
     };
     // A chat routed between its creation and the socket's registration is already
     // assigned in the welcome (the `agent_joined` went to no socket).
-    let mut active = welcome.status.as_deref() == Some("assigned") && joined(ticker);
+    let mut active =
+        welcome.status.as_ref().and_then(|s| s.as_str()) == Some("assigned") && joined(ticker);
     let mut sent = 0u64;
     let end = loop {
         let tick = async {
@@ -607,9 +612,12 @@ async fn one_chat(
                 return ChatEnd::Failed;
             }
         };
-        let Ok(frame) = serde_json::from_str::<Frame>(&text) else {
-            ctx.stats.error("customer: unparsable frame");
-            continue;
+        let frame = match serde_json::from_str::<Frame>(&text) {
+            Ok(frame) => frame,
+            Err(e) => {
+                ctx.stats.error(format!("customer: unparsable frame: {e}"));
+                continue;
+            }
         };
         match frame.kind.as_str() {
             "message" if frame.from.as_deref() == Some("agent") => {
