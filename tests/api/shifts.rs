@@ -676,7 +676,11 @@ both_backends! {
         json_of(claim(&app, &leaver, &soon[1]).await).await;
         json_of(claim(&app, &agent, &later[0]).await).await;
         let start = shift_start(&app, &soon[0]).await;
-        clock_to(&app, start - Duration::hours(12));
+        // Within a day of the start (already there when the suite runs late in the
+        // market's evening: the clock only moves forward).
+        if app.clock.now() < start - Duration::hours(12) {
+            clock_to(&app, start - Duration::hours(12));
+        }
 
         let res = app
             .post_as(&format!("/api/admin/agents/{}/suspend", agent.id()), &admin.access, &json!({"reason": "repeated no-shows"}))
