@@ -228,11 +228,19 @@ impl Browser {
     /// screen-reader user finds it.
     async fn field(&self, label: &str) -> Element {
         let xpath = format!("//label[normalize-space(.)={}]", xpath_literal(label));
-        let label_el = self.wait_for(Locator::XPath(&xpath)).await;
-        let id = label_el
-            .attr("for")
-            .await
-            .unwrap()
+        // The page may still be replacing the previous one (a form just posted): a label
+        // found on the old page goes stale, so look again.
+        let mut found = None;
+        for _ in 0..50 {
+            let label_el = self.wait_for(Locator::XPath(&xpath)).await;
+            if let Ok(attr) = label_el.attr("for").await {
+                found = Some(attr);
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        let id = found
+            .unwrap_or_else(|| panic!("the label {label:?} kept going stale"))
             .unwrap_or_else(|| panic!("the label {label:?} has no for= attribute"));
         let field = self
             .client
