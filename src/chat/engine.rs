@@ -48,17 +48,28 @@ where
 /// not returned: the use case itself succeeded, and the ticker routes again shortly.
 pub async fn deliver(state: &AppState, effects: Effects) {
     state.hub.send(effects.pushes);
-    // A use case may have queued webhook deliveries; the sender finds nothing otherwise.
+    // A use case may have queued webhook deliveries or mail; the senders find nothing
+    // otherwise.
     state.wake_webhooks();
     state.wake_outbox();
-    for (merchant, skill) in effects.queues {
+    // Queues where something changed first, customers told where they stand; then the
+    // rechecks, which tell them only if a chat moved.
+    let mut queues: Vec<((String, String), bool)> =
+        effects.queues.iter().map(|q| (q.clone(), true)).collect();
+    queues.extend(
+        effects
+            .recheck
+            .difference(&effects.queues)
+            .map(|q| (q.clone(), false)),
+    );
+    for ((merchant, skill), announce) in queues {
         let rules = state.rules().chat;
         let clock = state.clock.clone();
         let routed = state
             .db
             .run(move |conn| {
                 write_transaction(conn, |conn| {
-                    service::dispatch(conn, &merchant, &skill, &rules, clock.now())
+                    service::dispatch(conn, &merchant, &skill, announce, &rules, clock.now())
                 })
             })
             .await;

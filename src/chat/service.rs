@@ -3,7 +3,7 @@
 //! routed. The router's choice itself is the pure [`super::routing`]; this module loads
 //! its inputs from the database and writes its answer back as offers.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use chrono::{Duration, NaiveDateTime};
 
@@ -29,6 +29,9 @@ pub struct Effects {
     pub pushes: Vec<Push>,
     /// (merchant, skill) queues to route next: a slot was freed or a chat joined.
     pub queues: BTreeSet<(String, String)>,
+    /// Queues to try again though nothing known changed (the timers' safety net): their
+    /// customers hear only if a chat is offered.
+    pub recheck: BTreeSet<(String, String)>,
 }
 
 impl Effects {
@@ -44,6 +47,7 @@ impl Effects {
     pub fn extend(&mut self, other: Effects) {
         self.pushes.extend(other.pushes);
         self.queues.extend(other.queues);
+        self.recheck.extend(other.recheck);
     }
 }
 
@@ -749,7 +753,7 @@ pub fn transfer(
         ));
     }
     let agents = agent_states(conn, &chat.merchant_id, &chat.skill, rules, now)?;
-    let target = agents.iter().find(|a| a.id.as_str() == to);
+    let target = agents.iter().map(|(a, _)| a).find(|a| a.id.as_str() == to);
     let request = ChatRequest {
         merchant: MerchantId(chat.merchant_id.clone()),
         skill: chat.skill.clone(),
@@ -920,22 +924,42 @@ fn agent_states(
     skill: &str,
     rules: &ChatRules,
     now: NaiveDateTime,
-) -> Result<Vec<AgentState>, AppError> {
+) -> Result<Vec<(AgentState, bool)>, AppError> {
     Ok(store::on_shift(conn, merchant, skill, now)?
         .into_iter()
-        .map(|a| AgentState {
-            online: a.status.as_deref() == Some("online") && a.connections > 0,
-            checked_in_for: BTreeSet::from([(MerchantId(merchant.to_owned()), skill.to_owned())]),
-            active_chats: u32::try_from(a.active).unwrap_or(u32::MAX),
-            own_limit: u32::try_from(a.own_limit).unwrap_or(0),
-            shift_limit: rules.shift_max_concurrent_chats,
-            last_assigned_at: a.last_assigned_at,
-            available_since: a.available_since.unwrap_or(now),
-            assigned_today: 0,
-            available_minutes_today: 0,
-            id: AccountId(a.agent_id),
+        .map(|a| {
+            let state = AgentState {
+                online: a.status.as_deref() == Some("online") && a.connections > 0,
+                checked_in_for: BTreeSet::from([(
+                    MerchantId(merchant.to_owned()),
+                    skill.to_owned(),
+                )]),
+                active_chats: u32::try_from(a.active).unwrap_or(u32::MAX),
+                own_limit: u32::try_from(a.own_limit).unwrap_or(0),
+                shift_limit: rules.shift_max_concurrent_chats,
+                last_assigned_at: a.last_assigned_at,
+                available_since: a.available_since.unwrap_or(now),
+                assigned_today: 0,
+                available_minutes_today: 0,
+                id: AccountId(a.agent_id),
+            };
+            (state, a.auto_accept)
         })
         .collect())
+}
+
+/// How fast a queue drains: the concurrent chats its agents on shift can hold, and the
+/// recent mean handle time.
+fn pace(
+    conn: &mut DbConn,
+    merchant: &str,
+    skill: &str,
+    agents: &[AgentState],
+) -> Result<(u32, i64), AppError> {
+    let capacity = agents.iter().map(AgentState::capacity).sum();
+    let handle =
+        store::recent_handle_secs(conn, merchant, skill, 50)?.unwrap_or(DEFAULT_HANDLE_SECS);
+    Ok((capacity, handle))
 }
 
 /// Offers `chat` to `agent`, or assigns it straight away when the agent auto-accepts.
@@ -996,10 +1020,13 @@ fn offer(
 /// Routes one queue: offers as many waiting chats as there are free eligible agents, then
 /// tells every customer still waiting where they stand. Chats left while nobody was on
 /// shift join the queue as soon as someone is.
+///
+/// With `announce` false (a recheck), customers hear only if a chat was offered.
 pub fn dispatch(
     conn: &mut DbConn,
     merchant: &str,
     skill: &str,
+    announce: bool,
     rules: &ChatRules,
     now: NaiveDateTime,
 ) -> Result<Effects, AppError> {
@@ -1009,11 +1036,10 @@ pub fn dispatch(
     if queue.is_empty() {
         return Ok(effects);
     }
-    let agents = agent_states(conn, merchant, skill, rules, now)?;
-    let auto: BTreeMap<String, bool> = store::on_shift(conn, merchant, skill, now)?
-        .into_iter()
-        .map(|a| (a.agent_id, a.auto_accept))
-        .collect();
+    let (agents, auto): (Vec<AgentState>, Vec<bool>) =
+        agent_states(conn, merchant, skill, rules, now)?
+            .into_iter()
+            .unzip();
     let requests: Vec<ChatRequest> = queue
         .iter()
         .map(|q| ChatRequest {
@@ -1031,11 +1057,11 @@ pub fn dispatch(
     let mut offered = BTreeSet::new();
     for (index, agent) in decisions {
         let chat = &queue[index].chat;
-        let idle = agents
-            .iter()
-            .find(|a| a.id == agent)
-            .map_or(0, |a| (now - a.idle_since()).num_seconds());
-        let auto_accept = auto.get(agent.as_str()).copied().unwrap_or(false);
+        let Some(i) = agents.iter().position(|a| a.id == agent) else {
+            continue;
+        };
+        let idle = (now - agents[i].idle_since()).num_seconds();
+        let auto_accept = auto[i];
         effects.extend(offer(
             conn,
             chat,
@@ -1048,9 +1074,8 @@ pub fn dispatch(
         offered.insert(index);
     }
     // Everyone still waiting: their place and an estimate.
-    let capacity: u32 = agents.iter().map(AgentState::capacity).sum();
-    let handle =
-        store::recent_handle_secs(conn, merchant, skill, 50)?.unwrap_or(DEFAULT_HANDLE_SECS);
+    let announce = announce || !offered.is_empty();
+    let (capacity, handle) = pace(conn, merchant, skill, &agents)?;
     let staffed = !agents.is_empty();
     let mut position = 0;
     for (index, q) in queue.iter().enumerate() {
@@ -1069,6 +1094,9 @@ pub fn dispatch(
             } else {
                 continue;
             }
+        }
+        if !announce {
+            continue;
         }
         effects.push(Push::customer(
             &q.chat.id,
@@ -1093,10 +1121,11 @@ pub fn standing(
         return Ok((None, None));
     }
     let position = store::ahead_of(conn, chat)? + 1;
-    let agents = agent_states(conn, &chat.merchant_id, &chat.skill, rules, now)?;
-    let capacity: u32 = agents.iter().map(AgentState::capacity).sum();
-    let handle = store::recent_handle_secs(conn, &chat.merchant_id, &chat.skill, 50)?
-        .unwrap_or(DEFAULT_HANDLE_SECS);
+    let agents: Vec<AgentState> = agent_states(conn, &chat.merchant_id, &chat.skill, rules, now)?
+        .into_iter()
+        .map(|(a, _)| a)
+        .collect();
+    let (capacity, handle) = pace(conn, &chat.merchant_id, &chat.skill, &agents)?;
     Ok((
         Some(position),
         routing::estimate_wait_secs(position, capacity, handle),
@@ -1192,9 +1221,7 @@ pub fn tick(
     for chat_id in store::idle_expired(conn, close_cutoff)? {
         effects.extend(close(conn, &chat_id, Closer::System, Some("idle"), now)?);
     }
-    for queue in store::waiting_queues(conn)? {
-        effects.queues.insert(queue);
-    }
+    effects.recheck.extend(store::waiting_queues(conn)?);
     Ok(effects)
 }
 

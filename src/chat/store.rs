@@ -182,6 +182,8 @@ pub fn link_customer(
     now: NaiveDateTime,
 ) -> QueryResult<CustomerId> {
     let existing = customers_with(conn, merchant, identities)?;
+    // Every identity already stored belongs to one of these customers.
+    let known: BTreeSet<&Identity> = existing.iter().flat_map(|c| &c.identities).collect();
     let decision = identity::link(merchant, &existing, identities);
     let customer = match &decision {
         Link::New => {
@@ -203,29 +205,20 @@ pub fn link_customer(
             survivor.clone()
         }
     };
-    for identity in identities {
-        let exists = customer_identities::table
-            .find((
-                merchant.as_str(),
-                identity.kind().as_str(),
-                identity.value(),
+    for identity in identities.iter().filter(|i| !known.contains(i)) {
+        diesel::insert_into(customer_identities::table)
+            .values((
+                customer_identities::merchant_id.eq(merchant.as_str()),
+                customer_identities::kind.eq(identity.kind().as_str()),
+                customer_identities::value.eq(identity.value()),
+                customer_identities::customer_id.eq(&customer.0),
+                customer_identities::created_at.eq(now),
             ))
-            .count()
-            .get_result::<i64>(conn)?
-            > 0;
-        if !exists {
-            diesel::insert_into(customer_identities::table)
-                .values((
-                    customer_identities::merchant_id.eq(merchant.as_str()),
-                    customer_identities::kind.eq(identity.kind().as_str()),
-                    customer_identities::value.eq(identity.value()),
-                    customer_identities::customer_id.eq(&customer.0),
-                    customer_identities::created_at.eq(now),
-                ))
-                .execute(conn)?;
-        }
+            .execute(conn)?;
     }
-    if let Some(name) = display_name {
+    if let Some(name) = display_name
+        && decision != Link::New
+    {
         diesel::update(customers::table.find(&customer.0))
             .filter(customers::display_name.is_null())
             .set(customers::display_name.eq(name))
@@ -460,10 +453,33 @@ pub fn append_message(
     {
         return Ok(Appended::Duplicate(row));
     }
-    let seq: i32 = diesel::update(chats::table.find(&chat.id))
-        .set(chats::last_seq.eq(chats::last_seq + 1))
-        .returning(chats::last_seq)
-        .get_result(conn)?;
+    // One update numbers the message and keeps the chat's counters; the caller holds the
+    // chat row (locked), so its first-response time is current.
+    let target = chats::table.find(&chat.id);
+    let next = chats::last_seq.eq(chats::last_seq + 1);
+    let seq: i32 = match sender {
+        "customer" => diesel::update(target)
+            .set((
+                next,
+                chats::customer_messages.eq(chats::customer_messages + 1),
+                chats::last_customer_at.eq(now),
+                chats::idle_warned_at.eq(None::<NaiveDateTime>),
+            ))
+            .returning(chats::last_seq)
+            .get_result(conn)?,
+        "agent" => diesel::update(target)
+            .set((
+                next,
+                chats::agent_messages.eq(chats::agent_messages + 1),
+                chats::first_response_at.eq(chat.first_response_at.or(Some(now))),
+            ))
+            .returning(chats::last_seq)
+            .get_result(conn)?,
+        _ => diesel::update(target)
+            .set(next)
+            .returning(chats::last_seq)
+            .get_result(conn)?,
+    };
     let row = MessageRow {
         chat_id: chat.id.clone(),
         seq,
@@ -484,27 +500,6 @@ pub fn append_message(
             chat_messages::created_at.eq(row.created_at),
         ))
         .execute(conn)?;
-    match sender {
-        "customer" => {
-            diesel::update(chats::table.find(&chat.id))
-                .set((
-                    chats::customer_messages.eq(chats::customer_messages + 1),
-                    chats::last_customer_at.eq(now),
-                    chats::idle_warned_at.eq(None::<NaiveDateTime>),
-                ))
-                .execute(conn)?;
-        }
-        "agent" => {
-            diesel::update(chats::table.find(&chat.id))
-                .set(chats::agent_messages.eq(chats::agent_messages + 1))
-                .execute(conn)?;
-            diesel::update(chats::table.find(&chat.id))
-                .filter(chats::first_response_at.is_null())
-                .set(chats::first_response_at.eq(now))
-                .execute(conn)?;
-        }
-        _ => {}
-    }
     Ok(Appended::New(row))
 }
 
@@ -796,14 +791,15 @@ pub struct OnShift {
     pub active: i64,
 }
 
-/// Agents checked in now on a shift of `merchant` for `skill`.
-pub fn on_shift(
+/// Agents checked in now on a shift of `merchant` for `skill` (certified ones): id, name,
+/// own chat limit, auto-accept.
+fn checked_in(
     conn: &mut DbConn,
     merchant: &str,
     skill: &str,
     now: NaiveDateTime,
-) -> QueryResult<Vec<OnShift>> {
-    let rows: Vec<(String, String, i32, bool)> = shift_assignments::table
+) -> QueryResult<Vec<(String, String, i32, bool)>> {
+    shift_assignments::table
         .inner_join(shifts::table)
         .inner_join(agents::table.on(agents::account_id.eq(shift_assignments::agent_id)))
         .inner_join(accounts::table.on(accounts::id.eq(shift_assignments::agent_id)))
@@ -820,7 +816,17 @@ pub fn on_shift(
             agents::max_concurrent_chats,
             agents::chat_auto_accept,
         ))
-        .load(conn)?;
+        .load(conn)
+}
+
+/// Agents checked in now on a shift of `merchant` for `skill`, with presence and load.
+pub fn on_shift(
+    conn: &mut DbConn,
+    merchant: &str,
+    skill: &str,
+    now: NaiveDateTime,
+) -> QueryResult<Vec<OnShift>> {
+    let rows = checked_in(conn, merchant, skill, now)?;
     let ids: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
     let presence: Vec<(String, String, i32, NaiveDateTime, Option<NaiveDateTime>)> =
         agent_presence::table
@@ -879,7 +885,7 @@ pub fn anyone_on_shift(
     skill: &str,
     now: NaiveDateTime,
 ) -> QueryResult<bool> {
-    Ok(!on_shift(conn, merchant, skill, now)?.is_empty())
+    Ok(!checked_in(conn, merchant, skill, now)?.is_empty())
 }
 
 /// The merchant and skill the agent is checked in on now, if any.
