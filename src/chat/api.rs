@@ -181,12 +181,7 @@ async fn list_messages(
             let chat = own_chat(conn, &key, &id)?;
             let messages = store::messages_after(conn, &id, after, 500)?
                 .into_iter()
-                .map(|m| MessageView {
-                    seq: m.seq,
-                    from: m.sender,
-                    body: m.body,
-                    at: m.created_at,
-                })
+                .map(MessageView::from)
                 .collect();
             Ok::<_, AppError>(Transcript {
                 chat_id: chat.id,

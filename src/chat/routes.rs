@@ -128,6 +128,17 @@ pub struct MessageView {
     pub at: NaiveDateTime,
 }
 
+impl From<store::MessageRow> for MessageView {
+    fn from(m: store::MessageRow) -> Self {
+        MessageView {
+            seq: m.seq,
+            from: m.sender,
+            body: m.body,
+            at: m.created_at,
+        }
+    }
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EventView {
     pub at: NaiveDateTime,
@@ -157,12 +168,7 @@ fn detail(conn: &mut crate::db::DbConn, chat: &ChatRow) -> Result<ChatDetail, Ap
         .filter(|_| chat.accepted_at.is_some());
     let messages = store::messages_after(conn, &chat.id, 0, 10_000)?
         .into_iter()
-        .map(|m| MessageView {
-            seq: m.seq,
-            from: m.sender,
-            body: m.body,
-            at: m.created_at,
-        })
+        .map(MessageView::from)
         .collect();
     Ok(ChatDetail {
         chat: ChatSummary::from(chat),
@@ -399,12 +405,7 @@ fn customer_view(conn: &mut crate::db::DbConn, id: &str) -> Result<CustomerView,
         .map(|chat| {
             let messages = store::messages_after(conn, &chat.id, 0, 1000)?
                 .into_iter()
-                .map(|m| MessageView {
-                    seq: m.seq,
-                    from: m.sender,
-                    body: m.body,
-                    at: m.created_at,
-                })
+                .map(MessageView::from)
                 .collect();
             Ok(CustomerChat {
                 chat: ChatSummary::from(chat),

@@ -954,18 +954,6 @@ pub fn decide_offer(
         == 1)
 }
 
-pub fn open_offer_expiry(
-    conn: &mut DbConn,
-    chat: &str,
-) -> QueryResult<Option<(String, NaiveDateTime)>> {
-    chat_offers::table
-        .filter(chat_offers::chat_id.eq(chat))
-        .filter(chat_offers::outcome.is_null())
-        .select((chat_offers::agent_id, chat_offers::expires_at))
-        .first(conn)
-        .optional()
-}
-
 /// Open offers that expired by `now`: (chat, agent).
 pub fn expired_offers(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<Vec<(String, String)>> {
     chat_offers::table
