@@ -49,11 +49,11 @@ fn state(req: &HttpRequest) -> Result<&web::Data<AppState>, AppError> {
         .ok_or_else(|| AppError::internal(anyhow::anyhow!("application state missing")))
 }
 
-fn verify(req: &HttpRequest, token: &str) -> Result<Caller, AppError> {
+/// The claims of an access token, or the 401 saying why not.
+pub fn verify_claims(req: &HttpRequest, token: &str) -> Result<Claims, AppError> {
     state(req)?
         .jwt
         .verify(token)
-        .map(Caller::from)
         .map_err(|e| AppError::Unauthenticated {
             code: match e {
                 TokenError::Expired => "token_expired",
@@ -62,24 +62,37 @@ fn verify(req: &HttpRequest, token: &str) -> Result<Caller, AppError> {
         })
 }
 
+fn verify(req: &HttpRequest, token: &str) -> Result<Caller, AppError> {
+    verify_claims(req, token).map(Caller::from)
+}
+
+/// The token of an `Authorization: Bearer <token>` header: `None` without the header,
+/// `Some(None)` when the header is not a non-empty bearer token. Session tokens and shops'
+/// API keys both travel this way.
+pub fn bearer_token(req: &HttpRequest) -> Option<Option<&str>> {
+    let header = req.headers().get(actix_web::http::header::AUTHORIZATION)?;
+    Some(
+        header
+            .to_str()
+            .ok()
+            .and_then(|h| {
+                h.strip_prefix("Bearer ")
+                    .or_else(|| h.strip_prefix("bearer "))
+            })
+            .map(str::trim)
+            .filter(|t| !t.is_empty()),
+    )
+}
+
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
 fn bearer(req: &HttpRequest) -> Result<Caller, AppError> {
-    let Some(header) = req.headers().get(actix_web::http::header::AUTHORIZATION) else {
+    let Some(token) = bearer_token(req) else {
         return cookie_with_csrf_header(req);
     };
-    let token = header
-        .to_str()
-        .ok()
-        .and_then(|h| {
-            h.strip_prefix("Bearer ")
-                .or_else(|| h.strip_prefix("bearer "))
-        })
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .ok_or(AppError::Unauthenticated {
-            code: "invalid_token",
-        })?;
+    let token = token.ok_or(AppError::Unauthenticated {
+        code: "invalid_token",
+    })?;
     verify(req, token)
 }
 

@@ -1154,6 +1154,13 @@ pub fn gone_agents(conn: &mut DbConn, cutoff: NaiveDateTime) -> QueryResult<Vec<
         .load(conn)
 }
 
+pub fn auto_accept(conn: &mut DbConn, agent: &str) -> QueryResult<bool> {
+    agents::table
+        .find(agent)
+        .select(agents::chat_auto_accept)
+        .first(conn)
+}
+
 pub fn set_auto_accept(conn: &mut DbConn, agent: &str, on: bool) -> QueryResult<usize> {
     diesel::update(agents::table.find(agent))
         .set(agents::chat_auto_accept.eq(on))

@@ -106,23 +106,120 @@ fn stream_close(e: &actix_ws::ProtocolError) -> CloseReason {
     }
 }
 
+/// One side of a socket: what its text frames do, and (agents) a periodic check.
+trait Peer {
+    /// Handles one text frame; returns the direct reply (an error, a pong), if any.
+    async fn on_text(&mut self, text: &str) -> Option<Out>;
+
+    /// Whether the socket may stay open; an error closes it with [`close_code`].
+    async fn check(&mut self) -> Result<(), AppError> {
+        Ok(())
+    }
+}
+
+/// The close code for an error that ends a socket.
+fn close_code(e: &AppError) -> u16 {
+    match e {
+        AppError::Unauthenticated { .. } => CLOSE_UNAUTHENTICATED,
+        AppError::Forbidden { .. } => CLOSE_FORBIDDEN,
+        _ => 1011,
+    }
+}
+
+/// Runs an open socket until either side ends it: inbound frames go to the peer (under the
+/// per-connection frame limit), frames the hub queued go out, pings keep it honest, and
+/// `check_every` the peer is asked whether the socket may stay. Returns how to close.
+async fn pump(
+    peer: &mut impl Peer,
+    session: &mut Session,
+    stream: &mut actix_ws::AggregatedMessageStream,
+    outbound: &mut tokio::sync::mpsc::Receiver<Outbound>,
+    check_every: Option<Duration>,
+) -> Option<CloseReason> {
+    let frames = frame_limiter();
+    let mut check = check_every.map(tokio::time::interval);
+    if let Some(check) = check.as_mut() {
+        check.tick().await;
+    }
+    let mut ping = tokio::time::interval(PING_EVERY);
+    ping.tick().await;
+    let mut last_pong = Instant::now();
+    loop {
+        tokio::select! {
+            incoming = stream.recv() => match incoming {
+                Some(Ok(AggregatedMessage::Text(text))) => {
+                    let reply = if frames.check().is_err() {
+                        Some(Out::error(&rate_limited()))
+                    } else {
+                        peer.on_text(&text).await
+                    };
+                    if let Some(reply) = reply
+                        && !send(session, &reply).await
+                    {
+                        return None;
+                    }
+                }
+                Some(Ok(AggregatedMessage::Binary(_))) => {
+                    let e = AppError::field("frame", "binary_not_supported", "frames are JSON text");
+                    if !send(session, &Out::error(&e)).await {
+                        return None;
+                    }
+                }
+                Some(Ok(AggregatedMessage::Ping(bytes))) => {
+                    if session.pong(&bytes).await.is_err() {
+                        return None;
+                    }
+                }
+                Some(Ok(AggregatedMessage::Pong(_))) => last_pong = Instant::now(),
+                Some(Ok(AggregatedMessage::Close(_))) | None => return None,
+                Some(Err(e)) => return Some(stream_close(&e)),
+            },
+            frame = outbound.recv() => match frame {
+                Some(Outbound::Text(text)) => {
+                    if session.text(text.to_string()).await.is_err() {
+                        return None;
+                    }
+                }
+                Some(Outbound::Close(code, reason)) => {
+                    return Some(CloseReason { code: CloseCode::Other(code), description: Some(reason) });
+                }
+                None => {
+                    return Some(CloseReason { code: CloseCode::Policy, description: Some("not reading".into()) });
+                }
+            },
+            _ = async {
+                match check.as_mut() {
+                    Some(check) => check.tick().await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                if let Err(e) = peer.check().await {
+                    return Some(CloseReason {
+                        code: CloseCode::Other(close_code(&e)),
+                        description: Some(e.code().to_owned()),
+                    });
+                }
+            }
+            _ = ping.tick() => {
+                if last_pong.elapsed() > PONG_TIMEOUT || session.ping(b"").await.is_err() {
+                    return None;
+                }
+            }
+        }
+    }
+}
+
 // ----- agent -----
 
 /// The agent's claims from a bearer header, or from the session cookie on a same-origin
 /// request.
 fn agent_claims(req: &HttpRequest, state: &AppState) -> Result<Claims, AppError> {
-    let token = match req.headers().get(actix_web::http::header::AUTHORIZATION) {
-        Some(header) => header
-            .to_str()
-            .ok()
-            .and_then(|h| {
-                h.strip_prefix("Bearer ")
-                    .or_else(|| h.strip_prefix("bearer "))
-            })
-            .map(|t| t.trim().to_owned())
+    let token = match crate::auth::bearer_token(req) {
+        Some(token) => token
             .ok_or(AppError::Unauthenticated {
                 code: "invalid_token",
-            })?,
+            })?
+            .to_owned(),
         None => {
             let cookie =
                 req.cookie(crate::auth::ACCESS_COOKIE)
@@ -137,15 +234,7 @@ fn agent_claims(req: &HttpRequest, state: &AppState) -> Result<Claims, AppError>
             cookie.value().to_owned()
         }
     };
-    let claims = state
-        .jwt
-        .verify(&token)
-        .map_err(|e| AppError::Unauthenticated {
-            code: match e {
-                crate::auth::jwt::TokenError::Expired => "token_expired",
-                crate::auth::jwt::TokenError::Invalid => "invalid_token",
-            },
-        })?;
+    let claims = crate::auth::verify_claims(req, &token)?;
     if claims.role != Role::Agent {
         return Err(AppError::Forbidden { code: "wrong_role" });
     }
@@ -174,37 +263,36 @@ fn same_origin(req: &HttpRequest, state: &AppState) -> bool {
         .is_some_and(|o| o == host)
 }
 
-/// Whether the agent may keep working chats: certified, and the session still signed in.
-fn still_allowed(state: &AppState, claims: &Claims) -> Result<(), (u16, &'static str)> {
+/// Whether the agent may keep working chats: the token not expired, still certified,
+/// and the session still signed in.
+async fn check_allowed(state: &AppState, claims: &Claims) -> Result<(), AppError> {
     // Token expiry is real time, as when the token was verified (not the service clock
     // tests move).
-    if claims.exp < chrono::Utc::now().timestamp() {
-        return Err((CLOSE_UNAUTHENTICATED, "token_expired"));
+    let now = chrono::Utc::now();
+    if claims.exp < now.timestamp() {
+        return Err(AppError::Unauthenticated {
+            code: "token_expired",
+        });
     }
-    let mut conn = state.db.get_blocking().map_err(|_| (1011, "unavailable"))?;
-    let status = crate::certification::trials::agent_status(&mut conn, &claims.sub)
-        .map_err(|_| (CLOSE_FORBIDDEN, "wrong_role"))?;
-    if status != AgentStatus::Certified {
-        return Err((CLOSE_FORBIDDEN, "not_certified"));
-    }
-    if let Some(sid) = &claims.sid
-        && !crate::accounts::store::family_active(&mut conn, sid, chrono::Utc::now().naive_utc())
-            .map_err(|_| (1011, "unavailable"))?
-    {
-        return Err((CLOSE_UNAUTHENTICATED, "session_revoked"));
-    }
-    Ok(())
-}
-
-async fn check_allowed(
-    state: &web::Data<AppState>,
-    claims: &Claims,
-) -> Result<(), (u16, &'static str)> {
-    let state = state.clone();
-    let claims = claims.clone();
-    tokio::task::spawn_blocking(move || still_allowed(&state, &claims))
-        .await
-        .unwrap_or(Err((1011, "unavailable")))
+    let (agent, sid) = (claims.sub.clone(), claims.sid.clone());
+    Ok(state
+        .db
+        .run(move |conn| {
+            if crate::certification::trials::agent_status(conn, &agent)? != AgentStatus::Certified {
+                return Err(AppError::Forbidden {
+                    code: "not_certified",
+                });
+            }
+            if let Some(sid) = sid
+                && !crate::accounts::store::family_active(conn, &sid, now.naive_utc())?
+            {
+                return Err(AppError::Unauthenticated {
+                    code: "session_revoked",
+                });
+            }
+            Ok(())
+        })
+        .await?)
 }
 
 /// The agent's live socket: presence, offers, messages, typing and read state.
@@ -224,17 +312,7 @@ async fn agent_socket(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let claims = agent_claims(&req, &state)?;
-    check_allowed(&state, &claims)
-        .await
-        .map_err(|(code, reason)| {
-            if code == CLOSE_UNAUTHENTICATED {
-                AppError::Unauthenticated { code: reason }
-            } else if code == CLOSE_FORBIDDEN {
-                AppError::Forbidden { code: reason }
-            } else {
-                AppError::Unavailable("database")
-            }
-        })?;
+    check_allowed(&state, &claims).await?;
     let (response, session, stream) = actix_ws::handle(&req, body).map_err(upgrade_error)?;
     let stream = stream
         .max_frame_size(MAX_FRAME_BYTES)
@@ -249,14 +327,7 @@ async fn hello(state: &AppState, agent: &AccountId) -> Result<Out, AppError> {
     engine::run(state, move |conn, rules, _| {
         let presence = store::presence(conn, agent.as_str())?
             .map_or_else(|| "offline".to_owned(), |p| p.status);
-        let auto_accept = {
-            use crate::db::schema::agents;
-            use diesel::prelude::*;
-            agents::table
-                .find(agent.as_str())
-                .select(agents::chat_auto_accept)
-                .first::<bool>(conn)?
-        };
+        let auto_accept = store::auto_accept(conn, agent.as_str())?;
         let chats = store::held_by(conn, agent.as_str())?
             .iter()
             .map(|c| service::card(conn, c, rules))
@@ -277,7 +348,7 @@ async fn hello(state: &AppState, agent: &AccountId) -> Result<Out, AppError> {
 
 async fn agent_loop(
     state: web::Data<AppState>,
-    mut claims: Claims,
+    claims: Claims,
     mut session: Session,
     mut stream: actix_ws::AggregatedMessageStream,
 ) {
@@ -298,79 +369,23 @@ async fn agent_loop(
         Ok(frame) => send(&mut session, frame).await,
         Err(e) => send(&mut session, &Out::error(e)).await,
     };
-    let rules = state.rules().chat;
-    let messages = limiter(rules.messages_per_minute, rules.message_burst);
-    let frames = frame_limiter();
-    let mut check = tokio::time::interval(Duration::from_secs(
-        state.settings.chat.session_check_secs.max(1),
-    ));
-    check.tick().await;
-    let mut ping = tokio::time::interval(PING_EVERY);
-    ping.tick().await;
-    let mut last_pong = Instant::now();
-    let mut close_with: Option<CloseReason> = None;
+    let mut close_with = None;
     if sent && greeting.is_ok() {
-        loop {
-            tokio::select! {
-                incoming = stream.recv() => match incoming {
-                    Some(Ok(AggregatedMessage::Text(text))) => {
-                        let reply = if frames.check().is_err() {
-                            Some(Out::error(&rate_limited()))
-                        } else {
-                            agent_frame(&state, &mut claims, &text, &messages).await
-                        };
-                        if let Some(reply) = reply
-                            && !send(&mut session, &reply).await
-                        {
-                            break;
-                        }
-                    }
-                    Some(Ok(AggregatedMessage::Binary(_))) => {
-                        let e = AppError::field("frame", "binary_not_supported", "frames are JSON text");
-                        if !send(&mut session, &Out::error(&e)).await {
-                            break;
-                        }
-                    }
-                    Some(Ok(AggregatedMessage::Ping(bytes))) => {
-                        if session.pong(&bytes).await.is_err() {
-                            break;
-                        }
-                    }
-                    Some(Ok(AggregatedMessage::Pong(_))) => last_pong = Instant::now(),
-                    Some(Ok(AggregatedMessage::Close(_))) | None => break,
-                    Some(Err(e)) => {
-                        close_with = Some(stream_close(&e));
-                        break;
-                    }
-                },
-                frame = outbound.recv() => match frame {
-                    Some(Outbound::Text(text)) => {
-                        if session.text(text.to_string()).await.is_err() {
-                            break;
-                        }
-                    }
-                    Some(Outbound::Close(code, reason)) => {
-                        close_with = Some(CloseReason { code: CloseCode::Other(code), description: Some(reason) });
-                        break;
-                    }
-                    None => {
-                        close_with = Some(CloseReason { code: CloseCode::Policy, description: Some("not reading".into()) });
-                        break;
-                    }
-                },
-                _ = check.tick() => {
-                    if let Err((code, reason)) = check_allowed(&state, &claims).await {
-                        close_with = Some(CloseReason { code: CloseCode::Other(code), description: Some(reason.into()) });
-                        break;
-                    }
-                }
-                _ = ping.tick() => {
-                    if last_pong.elapsed() > PONG_TIMEOUT || session.ping(b"").await.is_err() {
-                        break;
-                    }
-                }
-            }
-        }
+        let rules = state.rules().chat;
+        let mut peer = AgentPeer {
+            state: state.clone(),
+            claims,
+            messages: limiter(rules.messages_per_minute, rules.message_burst),
+        };
+        let check_every = Duration::from_secs(state.settings.chat.session_check_secs.max(1));
+        close_with = pump(
+            &mut peer,
+            &mut session,
+            &mut stream,
+            &mut outbound,
+            Some(check_every),
+        )
+        .await;
     }
     drop(registration);
     let _ = session.close(close_with).await;
@@ -382,6 +397,22 @@ async fn agent_loop(
     .await
     {
         tracing::error!(error = ?e, "agent socket: recording the disconnection failed");
+    }
+}
+
+struct AgentPeer {
+    state: web::Data<AppState>,
+    claims: Claims,
+    messages: DefaultDirectRateLimiter,
+}
+
+impl Peer for AgentPeer {
+    async fn on_text(&mut self, text: &str) -> Option<Out> {
+        agent_frame(&self.state, &mut self.claims, text, &self.messages).await
+    }
+
+    async fn check(&mut self) -> Result<(), AppError> {
+        check_allowed(&self.state, &self.claims).await
     }
 }
 
@@ -730,72 +761,30 @@ async fn customer_loop(
         Err(e) => send(&mut session, &Out::error(e)).await,
     };
     engine::deliver(&state, effects).await;
-    let rules = state.rules().chat;
-    let messages = limiter(rules.messages_per_minute, rules.message_burst);
-    let frames = frame_limiter();
-    let mut ping = tokio::time::interval(PING_EVERY);
-    ping.tick().await;
-    let mut last_pong = Instant::now();
-    let mut close_with: Option<CloseReason> = None;
+    let mut close_with = None;
     if sent && greeting.is_ok() {
-        loop {
-            tokio::select! {
-                incoming = stream.recv() => match incoming {
-                    Some(Ok(AggregatedMessage::Text(text))) => {
-                        let reply = if frames.check().is_err() {
-                            Some(Out::error(&rate_limited()))
-                        } else {
-                            customer_frame(&state, &chat, &text, &messages).await
-                        };
-                        if let Some(reply) = reply
-                            && !send(&mut session, &reply).await
-                        {
-                            break;
-                        }
-                    }
-                    Some(Ok(AggregatedMessage::Binary(_))) => {
-                        let e = AppError::field("frame", "binary_not_supported", "frames are JSON text");
-                        if !send(&mut session, &Out::error(&e)).await {
-                            break;
-                        }
-                    }
-                    Some(Ok(AggregatedMessage::Ping(bytes))) => {
-                        if session.pong(&bytes).await.is_err() {
-                            break;
-                        }
-                    }
-                    Some(Ok(AggregatedMessage::Pong(_))) => last_pong = Instant::now(),
-                    Some(Ok(AggregatedMessage::Close(_))) | None => break,
-                    Some(Err(e)) => {
-                        close_with = Some(stream_close(&e));
-                        break;
-                    }
-                },
-                frame = outbound.recv() => match frame {
-                    Some(Outbound::Text(text)) => {
-                        if session.text(text.to_string()).await.is_err() {
-                            break;
-                        }
-                    }
-                    Some(Outbound::Close(code, reason)) => {
-                        close_with = Some(CloseReason { code: CloseCode::Other(code), description: Some(reason) });
-                        break;
-                    }
-                    None => {
-                        close_with = Some(CloseReason { code: CloseCode::Policy, description: Some("not reading".into()) });
-                        break;
-                    }
-                },
-                _ = ping.tick() => {
-                    if last_pong.elapsed() > PONG_TIMEOUT || session.ping(b"").await.is_err() {
-                        break;
-                    }
-                }
-            }
-        }
+        let rules = state.rules().chat;
+        let mut peer = CustomerPeer {
+            state: state.clone(),
+            chat,
+            messages: limiter(rules.messages_per_minute, rules.message_burst),
+        };
+        close_with = pump(&mut peer, &mut session, &mut stream, &mut outbound, None).await;
     }
     drop(registration);
     let _ = session.close(close_with).await;
+}
+
+struct CustomerPeer {
+    state: web::Data<AppState>,
+    chat: String,
+    messages: DefaultDirectRateLimiter,
+}
+
+impl Peer for CustomerPeer {
+    async fn on_text(&mut self, text: &str) -> Option<Out> {
+        customer_frame(&self.state, &self.chat, text, &self.messages).await
+    }
 }
 
 async fn customer_frame(

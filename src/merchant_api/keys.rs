@@ -334,20 +334,10 @@ pub struct MerchantApiKey {
 }
 
 fn presented_key(req: &HttpRequest) -> Result<String, AppError> {
-    let header = req
-        .headers()
-        .get(actix_web::http::header::AUTHORIZATION)
-        .ok_or(AppError::Unauthenticated {
-            code: "missing_api_key",
-        })?;
-    header
-        .to_str()
-        .ok()
-        .and_then(|h| {
-            h.strip_prefix("Bearer ")
-                .or_else(|| h.strip_prefix("bearer "))
-        })
-        .map(str::trim)
+    let token = crate::auth::bearer_token(req).ok_or(AppError::Unauthenticated {
+        code: "missing_api_key",
+    })?;
+    token
         .filter(|t| t.starts_with(API_KEY_PREFIX) && t.len() <= 200)
         .map(str::to_owned)
         .ok_or(AppError::Unauthenticated {
