@@ -208,16 +208,42 @@ fn shortcut_taken() -> AppError {
     errors.into()
 }
 
-fn check_shortcut(
-    conn: &mut DbConn,
-    merchant: &MerchantId,
-    draft: &QuickReplyDraft,
-    except: Option<&str>,
-) -> Result<(), AppError> {
-    match &draft.shortcut {
-        Some(s) if store::shortcut_taken(conn, merchant, s, except)? => Err(shortcut_taken()),
-        _ => Ok(()),
+/// A store error, with the shortcut index's refusal (another reply of the shop has the
+/// shortcut) as the field error it is.
+fn shortcut_clash(e: diesel::result::Error) -> AppError {
+    if is_unique_violation(&e) {
+        shortcut_taken()
+    } else {
+        e.into()
     }
+}
+
+/// Records a created or changed quick reply with what it now says.
+fn audit_quick_reply(
+    conn: &mut DbConn,
+    editor: &Editor,
+    action: &str,
+    id: &str,
+    draft: &QuickReplyDraft,
+    now: chrono::NaiveDateTime,
+) -> Result<(), AppError> {
+    audit::record(
+        conn,
+        AuditEntry {
+            actor: Some(&editor.account),
+            action,
+            target_type: "quick_reply",
+            target_id: Some(id),
+            details: json!({
+                "merchant_id": editor.merchant,
+                "title": draft.title,
+                "shortcut": draft.shortcut,
+                "skill": draft.skill,
+            }),
+        },
+        now,
+    )?;
+    Ok(())
 }
 
 /// Adds a quick reply at the end of the list.
@@ -241,7 +267,6 @@ pub async fn create_quick_reply(
                         format!("a shop has at most {MAX_QUICK_REPLIES} quick replies"),
                     ));
                 }
-                check_shortcut(conn, merchant, &draft, None)?;
                 let id = store::insert_quick_reply(
                     conn,
                     merchant,
@@ -250,29 +275,8 @@ pub async fn create_quick_reply(
                     &editor.account,
                     now,
                 )
-                .map_err(|e| {
-                    if is_unique_violation(&e) {
-                        shortcut_taken()
-                    } else {
-                        e.into()
-                    }
-                })?;
-                audit::record(
-                    conn,
-                    AuditEntry {
-                        actor: Some(&editor.account),
-                        action: "quick_reply.created",
-                        target_type: "quick_reply",
-                        target_id: Some(&id),
-                        details: json!({
-                            "merchant_id": merchant,
-                            "title": draft.title,
-                            "shortcut": draft.shortcut,
-                            "skill": draft.skill,
-                        }),
-                    },
-                    now,
-                )?;
+                .map_err(shortcut_clash)?;
+                audit_quick_reply(conn, &editor, "quick_reply.created", &id, &draft, now)?;
                 store::quick_reply(conn, merchant, &id)?.ok_or(AppError::NotFound)
             })
         })
@@ -297,31 +301,9 @@ pub async fn update_quick_reply(
                 if store::quick_reply(conn, merchant, &id)?.is_none() {
                     return Err(AppError::NotFound);
                 }
-                check_shortcut(conn, merchant, &draft, Some(&id))?;
                 store::update_quick_reply(conn, merchant, &id, &draft, &editor.account, now)
-                    .map_err(|e| {
-                        if is_unique_violation(&e) {
-                            shortcut_taken()
-                        } else {
-                            e.into()
-                        }
-                    })?;
-                audit::record(
-                    conn,
-                    AuditEntry {
-                        actor: Some(&editor.account),
-                        action: "quick_reply.updated",
-                        target_type: "quick_reply",
-                        target_id: Some(&id),
-                        details: json!({
-                            "merchant_id": merchant,
-                            "title": draft.title,
-                            "shortcut": draft.shortcut,
-                            "skill": draft.skill,
-                        }),
-                    },
-                    now,
-                )?;
+                    .map_err(shortcut_clash)?;
+                audit_quick_reply(conn, &editor, "quick_reply.updated", &id, &draft, now)?;
                 store::quick_reply(conn, merchant, &id)?.ok_or(AppError::NotFound)
             })
         })

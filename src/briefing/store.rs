@@ -320,24 +320,6 @@ pub fn quick_reply_ids(conn: &mut DbConn, merchant: &MerchantId) -> QueryResult<
         .load(conn)
 }
 
-/// Whether another reply of the shop (not `except`) uses `shortcut`.
-pub fn shortcut_taken(
-    conn: &mut DbConn,
-    merchant: &MerchantId,
-    shortcut: &str,
-    except: Option<&str>,
-) -> QueryResult<bool> {
-    let mut query = quick_replies::table
-        .filter(quick_replies::merchant_id.eq(merchant.as_str()))
-        .filter(quick_replies::shortcut.eq(shortcut))
-        .select(quick_replies::id)
-        .into_boxed();
-    if let Some(except) = except {
-        query = query.filter(quick_replies::id.ne(except.to_owned()));
-    }
-    Ok(query.first::<String>(conn).optional()?.is_some())
-}
-
 /// (how many replies the shop has, the position after the last).
 pub fn quick_reply_count_and_next(
     conn: &mut DbConn,
