@@ -91,18 +91,28 @@ pub async fn run_timers(
 ) {
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // When this instance last marked its connected agents seen: a quarter of the grace
+    // period is often enough for them never to look gone, and it spares an update of
+    // every connected agent on every pass.
+    let mut seen_at: Option<chrono::NaiveDateTime> = None;
     loop {
         tokio::select! {
             _ = ticker.tick() => {}
             _ = stop.changed() => return,
         }
         let rules = state.rules().chat;
-        let clock = state.clock.clone();
-        let here = state.hub.agents();
+        let now = state.clock.now();
+        let every = chrono::Duration::seconds(i64::from(rules.offline_grace_secs / 4).max(1));
+        let here = if seen_at.is_none_or(|at| now - at >= every) {
+            seen_at = Some(now);
+            state.hub.agents()
+        } else {
+            Vec::new()
+        };
         let ticked = state
             .db
             .run(move |conn| {
-                write_transaction(conn, |conn| service::tick(conn, &rules, clock.now(), &here))
+                write_transaction(conn, |conn| service::tick(conn, &rules, now, &here))
             })
             .await;
         match ticked {

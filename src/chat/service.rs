@@ -1138,8 +1138,9 @@ pub fn standing(
 /// without a first reply and chats of agents gone past the grace period are taken back,
 /// silent customers are warned and then closed.
 ///
-/// `connected_here` are the agents with a socket on this instance: they are marked seen
-/// first, so only agents whose instance stopped refreshing them look gone.
+/// `connected_here` are agents with a socket on this instance, marked seen first (the
+/// caller passes them every so often, well within the grace period), so only agents whose
+/// instance stopped refreshing them look gone.
 pub fn tick(
     conn: &mut DbConn,
     rules: &ChatRules,
