@@ -125,9 +125,15 @@ async fn post_message(
     let id = path.into_inner();
     let CustomerMessage { client_id, body } = body.0;
     let posted = engine::run(&state, move |conn, rules, now| {
-        own_chat(conn, &key, &id)?;
-        let (effects, seq, duplicate) =
-            service::customer_message(conn, &id, &client_id, &body, rules, now)?;
+        let (effects, seq, duplicate) = service::customer_message(
+            conn,
+            &id,
+            Some(&key.merchant),
+            &client_id,
+            &body,
+            rules,
+            now,
+        )?;
         Ok((PostedMessage { seq, duplicate }, effects))
     })
     .await?;

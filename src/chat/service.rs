@@ -269,17 +269,22 @@ pub fn create(
 // ----- messages -----
 
 /// A customer's message. Duplicates (same client id) are acknowledged again, not stored.
-/// Returns the effects, the message's number and whether it was a duplicate.
+/// `merchant`, when given, is the only shop whose chat this may be (the shop's API key);
+/// another shop's chat does not exist for it. Returns the effects, the message's number
+/// and whether it was a duplicate.
 pub fn customer_message(
     conn: &mut DbConn,
     chat_id: &str,
+    merchant: Option<&MerchantId>,
     client_id: &str,
     body: &str,
     rules: &ChatRules,
     now: NaiveDateTime,
 ) -> Result<(Effects, i32, bool), AppError> {
     super::protocol::check_message(client_id, body, rules.max_message_chars)?;
-    let chat = store::lock_chat(conn, chat_id)?.ok_or_else(not_found)?;
+    let chat = store::lock_chat(conn, chat_id)?
+        .filter(|c| merchant.is_none_or(|m| m.as_str() == c.merchant_id))
+        .ok_or_else(not_found)?;
     if !chat.is_open() {
         return Err(closed());
     }

@@ -805,8 +805,9 @@ async fn customer_frame(
                 Err(rate_limited())
             } else {
                 engine::run(state, move |conn, rules, now| {
-                    let (effects, _, _) =
-                        service::customer_message(conn, &chat, &client_id, &body, rules, now)?;
+                    let (effects, _, _) = service::customer_message(
+                        conn, &chat, None, &client_id, &body, rules, now,
+                    )?;
                     Ok(((), effects))
                 })
                 .await
