@@ -143,11 +143,22 @@ impl WebhookSender {
             if batch.is_empty() {
                 return delivered;
             }
-            delivered += futures_util::stream::iter(batch)
-                .map(|row| self.deliver(row))
+            // Endpoints in parallel; each endpoint's deliveries one after another in the
+            // order they were queued, so a shop hears of a chat's last message before its
+            // closing (retries of a failed delivery may still arrive later: every body
+            // carries its id and time).
+            delivered += futures_util::stream::iter(group_by_key(batch, |row| &row.endpoint_id))
+                .map(|group| async move {
+                    let mut ok = 0;
+                    for row in group {
+                        if self.deliver(row).await {
+                            ok += 1;
+                        }
+                    }
+                    ok
+                })
                 .buffer_unordered(self.concurrency)
-                .filter(|ok| std::future::ready(*ok))
-                .count()
+                .fold(0, |sum, ok| std::future::ready(sum + ok))
                 .await;
         }
     }
@@ -250,4 +261,42 @@ fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
         source = cause.source();
     }
     text
+}
+
+/// `items` split by `key`, groups in order of first appearance, each in the input's order.
+fn group_by_key<T>(items: Vec<T>, key: impl Fn(&T) -> &str) -> Vec<Vec<T>> {
+    let mut groups: Vec<Vec<T>> = Vec::new();
+    let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for item in items {
+        let i = match index.get(key(&item)) {
+            Some(&i) => i,
+            None => {
+                index.insert(key(&item).to_owned(), groups.len());
+                groups.push(Vec::new());
+                groups.len() - 1
+            }
+        };
+        groups[i].push(item);
+    }
+    groups
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deliveries_group_by_endpoint_keeping_their_order() {
+        let batch = vec![("e1", 1), ("e2", 2), ("e1", 3), ("e3", 4), ("e2", 5)];
+        let groups = group_by_key(batch, |(e, _)| e);
+        assert_eq!(
+            groups,
+            vec![
+                vec![("e1", 1), ("e1", 3)],
+                vec![("e2", 2), ("e2", 5)],
+                vec![("e3", 4)],
+            ]
+        );
+        assert!(group_by_key(Vec::<(&str, i32)>::new(), |(e, _)| e).is_empty());
+    }
 }

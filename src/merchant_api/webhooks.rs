@@ -590,7 +590,10 @@ pub fn lease_due(
                 .is_null()
                 .or(webhook_deliveries::lease_until.lt(now)),
         )
-        .order(webhook_deliveries::next_attempt_at.asc())
+        .order((
+            webhook_deliveries::next_attempt_at.asc(),
+            webhook_deliveries::id.asc(),
+        ))
         .limit(limit)
         .select(webhook_deliveries::id)
         .load(conn)?;
