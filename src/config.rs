@@ -153,6 +153,14 @@ pub struct ChatSettings {
     pub tick_millis: u64,
     /// Seconds between checks that an agent socket's session is still valid.
     pub session_check_secs: u64,
+    /// On PostgreSQL, pass every socket frame to the other instances serving the same
+    /// database (LISTEN/NOTIFY), so an agent and a customer connected to different
+    /// instances hear each other. A single instance may turn it off to save a notification
+    /// per frame. SQLite serves one instance and never relays.
+    pub relay: bool,
+    /// Milliseconds the relay waits for frames to publish before it looks for frames from
+    /// the other instances: the most a frame crossing instances waits for pickup.
+    pub relay_poll_millis: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -223,6 +231,8 @@ impl Default for Settings {
             chat: ChatSettings {
                 tick_millis: 1000,
                 session_check_secs: 30,
+                relay: true,
+                relay_poll_millis: 5,
             },
             rules_dir: PathBuf::from(crate::seats::rules::DEFAULT_DIR),
             max_body_bytes: 64 * 1024,

@@ -39,6 +39,7 @@ pub struct Application {
     jobs_task: tokio::task::JoinHandle<()>,
     webhook_task: tokio::task::JoinHandle<()>,
     chat_timers: tokio::task::JoinHandle<()>,
+    chat_relay: Option<std::thread::JoinHandle<()>>,
     pub db: Db,
     /// The service's clock (tests move it forward).
     pub clock: Clock,
@@ -178,6 +179,17 @@ impl Application {
             Duration::from_secs(settings.jobs_interval_secs.max(1)),
             stop_rx.clone(),
         ));
+        let chat_relay = if settings.chat.relay && db.backend() == crate::db::Backend::Postgres {
+            Some(crate::chat::bus::start(
+                database_url.clone(),
+                &state.hub,
+                state.metrics.chat_relay.clone(),
+                Duration::from_millis(settings.chat.relay_poll_millis),
+                stop_rx.clone(),
+            )?)
+        } else {
+            None
+        };
         let chat_timers = tokio::spawn(crate::chat::engine::run_timers(
             state.clone(),
             Duration::from_millis(settings.chat.tick_millis.max(50)),
@@ -247,6 +259,7 @@ impl Application {
             jobs_task,
             webhook_task,
             chat_timers,
+            chat_relay,
             db,
             clock,
             public_url,
@@ -277,6 +290,10 @@ impl Application {
         // Deliveries in flight finish (each within its timeout); the rest stay queued.
         let _ = self.webhook_task.await;
         let _ = self.chat_timers.await;
+        if let Some(relay) = self.chat_relay {
+            // It sees the stop within one poll interval.
+            let _ = tokio::task::spawn_blocking(move || relay.join()).await;
+        }
         match tokio::time::timeout(Duration::from_secs(10), self.sender.drain()).await {
             Ok(n) => tracing::info!(delivered = n, "outbox flushed"),
             Err(_) => tracing::warn!("outbox flush timed out; the rest stays queued"),

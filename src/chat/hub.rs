@@ -3,15 +3,19 @@
 //! A use case returns the frames it caused ([`Push`]) and the hub delivers them after the
 //! transaction commits, so nobody hears of a change that was rolled back.
 //!
+//! With several instances on one PostgreSQL database, the hub also hands every frame to the
+//! [`super::bus`] relay, which delivers it to the other instances' sockets.
+//!
 //! Each socket has a bounded queue. A client that stops reading until its queue is full is
 //! disconnected (it reconnects and resumes from the database) instead of growing memory.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use tokio::sync::mpsc;
 
+use super::bus::Relay;
 use super::protocol::Out;
 
 /// Frames waiting for one socket before it counts as stuck.
@@ -61,6 +65,8 @@ type Sockets = HashMap<Target, Vec<(u64, mpsc::Sender<Outbound>)>>;
 pub struct Hub {
     sockets: Mutex<Sockets>,
     next: AtomicU64,
+    /// Where frames go for the other instances, when there are any.
+    relay: OnceLock<Relay>,
 }
 
 /// A registered socket; unregisters itself when dropped.
@@ -112,16 +118,21 @@ impl Hub {
         }
     }
 
-    /// Delivers each frame to every socket of its target here, serializing it once.
-    pub fn send(&self, pushes: Vec<Push>) {
-        if pushes.is_empty() {
-            return;
+    /// Sends the relay every frame from now on (set once, at start-up).
+    pub fn attach_relay(&self, relay: Relay) {
+        if self.relay.set(relay).is_err() {
+            tracing::warn!("a chat relay was already attached; keeping the first");
         }
-        let mut sockets = self.lock();
+    }
+
+    /// Delivers each frame to every socket of its target, here and (through the relay) on
+    /// the other instances, serializing it once.
+    pub fn send(&self, pushes: Vec<Push>) {
+        let relay = self.relay.get();
         for push in pushes {
-            let Some(list) = sockets.get_mut(&push.to) else {
+            if relay.is_none() && !self.is_connected(&push.to) {
                 continue;
-            };
+            }
             let text: Arc<str> = match serde_json::to_string(&push.frame) {
                 Ok(text) => text.into(),
                 Err(e) => {
@@ -129,14 +140,29 @@ impl Hub {
                     continue;
                 }
             };
-            list.retain(|(_, tx)| match tx.try_send(Outbound::Text(text.clone())) {
-                Ok(()) => true,
-                Err(mpsc::error::TrySendError::Full(_)) => {
-                    tracing::warn!(target = ?push.to, "chat socket not reading; disconnecting it");
-                    false
-                }
-                Err(mpsc::error::TrySendError::Closed(_)) => false,
-            });
+            self.deliver_here(&push.to, text.clone());
+            if let Some(relay) = relay {
+                relay.publish(&push.to, text);
+            }
+        }
+    }
+
+    /// Delivers a serialized frame to the sockets of `target` on this instance only.
+    pub fn deliver_here(&self, target: &Target, text: Arc<str>) {
+        let mut sockets = self.lock();
+        let Some(list) = sockets.get_mut(target) else {
+            return;
+        };
+        list.retain(|(_, tx)| match tx.try_send(Outbound::Text(text.clone())) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                tracing::warn!(?target, "chat socket not reading; disconnecting it");
+                false
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        });
+        if list.is_empty() {
+            sockets.remove(target);
         }
     }
 

@@ -5,7 +5,8 @@
 //!   customer a chat's identities belong to.
 //! - [`store`] keeps chats, customers, offers and presence in the database; [`service`]
 //!   holds the use cases, each one transaction returning the frames it caused.
-//! - [`hub`] is this instance's map of open sockets, [`engine`] runs a use case and
+//! - [`hub`] is this instance's map of open sockets (and [`bus`] relays its frames to the
+//!   other instances on PostgreSQL), [`engine`] runs a use case and
 //!   delivers its frames, and [`ticker`] drives the timers (offer timeouts, take-backs,
 //!   idle customers).
 //! - [`ws`] serves `/ws/agent` and `/ws/customer`, [`routes`] the JSON API for shops,
@@ -13,6 +14,7 @@
 //!   [`pages`] the agent's workspace page and the demo shop that embeds the customer widget.
 
 pub mod api;
+pub mod bus;
 pub mod engine;
 pub mod hub;
 pub mod identity;

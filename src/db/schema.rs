@@ -530,6 +530,15 @@ diesel::joinable!(chat_messages -> chats (chat_id));
 diesel::joinable!(chat_offers -> chats (chat_id));
 diesel::joinable!(customer_identities -> customers (customer_id));
 
+diesel::table! {
+    chat_relay (id) {
+        id -> Text,
+        target -> Text,
+        frame -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     merchants,
     accounts,
@@ -566,4 +575,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     chat_events,
     agent_presence,
     presence_events,
+    chat_relay,
 );

@@ -21,6 +21,8 @@ pub struct Metrics {
     pub pool: IntGaugeVec,
     pub outbox: IntGaugeVec,
     pub webhooks: IntGaugeVec,
+    /// Chat frames passed between instances ([`crate::chat::bus`]).
+    pub chat_relay: IntCounterVec,
 }
 
 impl Metrics {
@@ -58,7 +60,15 @@ impl Metrics {
             ),
             &["status"],
         )?;
+        let chat_relay = IntCounterVec::new(
+            Opts::new(
+                "chat_relay_frames_total",
+                "Chat frames relayed between instances: published, received, dropped; errors counts lost connections",
+            ),
+            &["event"],
+        )?;
         registry.register(Box::new(requests.clone()))?;
+        registry.register(Box::new(chat_relay.clone()))?;
         registry.register(Box::new(latency.clone()))?;
         registry.register(Box::new(pool.clone()))?;
         registry.register(Box::new(outbox.clone()))?;
@@ -70,6 +80,7 @@ impl Metrics {
             pool,
             outbox,
             webhooks,
+            chat_relay,
         })
     }
 
