@@ -750,6 +750,7 @@ fn write_rules(dir: &std::path::Path, slots: usize) {
         "cancellation.toml",
         "periods.toml",
         "shifts.toml",
+        "pay.toml",
     ] {
         let shipped = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("seat-rules")

@@ -72,6 +72,8 @@ fn write_rules(dir: &std::path::Path, today: chrono::NaiveDate, seats: usize) {
         include_str!("../seat-rules/chat.toml"),
     )
     .unwrap();
+    // The shipped pay plan.
+    std::fs::write(dir.join("pay.toml"), include_str!("../seat-rules/pay.toml")).unwrap();
 }
 
 /// One wave's answers: status, the problem's `code` (refusals), the shift and the time.

@@ -21,6 +21,7 @@ pub mod demo;
 pub mod error;
 pub mod mail;
 pub mod merchant_api;
+pub mod payroll;
 pub mod seats;
 pub mod shifts;
 pub mod startup;

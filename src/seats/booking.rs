@@ -645,6 +645,7 @@ mod tests {
             },
             shifts: Default::default(),
             chat: Default::default(),
+            pay: Default::default(),
         }
     }
 

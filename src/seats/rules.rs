@@ -31,12 +31,14 @@ pub const PRICING_FILE: &str = "pricing.toml";
 pub const CANCELLATION_FILE: &str = "cancellation.toml";
 pub const SHIFTS_FILE: &str = "shifts.toml";
 pub const CHAT_FILE: &str = "chat.toml";
+pub const PAY_FILE: &str = "pay.toml";
 
 /// Every file of a ruleset, sorted by name: the order in which they are hashed.
-pub const RULE_FILES: [&str; 7] = [
+pub const RULE_FILES: [&str; 8] = [
     CANCELLATION_FILE,
     CHAT_FILE,
     MARKET_FILE,
+    PAY_FILE,
     PERIODS_FILE,
     PRICING_FILE,
     SHIFTS_FILE,
@@ -75,6 +77,7 @@ pub struct Ruleset {
     pub cancellation: CancellationPolicy,
     pub shifts: ShiftRules,
     pub chat: ChatRules,
+    pub pay: crate::payroll::plan::PayPlan,
 }
 
 impl Ruleset {
@@ -445,6 +448,7 @@ pub fn load_dir(dir: &Path) -> Result<Ruleset, RulesErrors> {
     let cancellation = load_file(&files, &mut errors, CANCELLATION_FILE, load_cancellation);
     let shifts = load_file(&files, &mut errors, SHIFTS_FILE, load_shifts);
     let chat = load_file(&files, &mut errors, CHAT_FILE, load_chat);
+    let pay = load_file(&files, &mut errors, PAY_FILE, crate::payroll::plan::load);
 
     if let (
         Some(market),
@@ -454,8 +458,17 @@ pub fn load_dir(dir: &Path) -> Result<Ruleset, RulesErrors> {
         Some(cancellation),
         Some(shifts),
         Some(chat),
-    ) = (market, skills, periods, pricing, cancellation, shifts, chat)
-        && errors.is_empty()
+        Some(pay),
+    ) = (
+        market,
+        skills,
+        periods,
+        pricing,
+        cancellation,
+        shifts,
+        chat,
+        pay,
+    ) && errors.is_empty()
     {
         let digest = hex::encode(hasher.finalize());
         return Ok(Ruleset {
@@ -467,6 +480,7 @@ pub fn load_dir(dir: &Path) -> Result<Ruleset, RulesErrors> {
             cancellation,
             shifts,
             chat,
+            pay,
         });
     }
     errors.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
@@ -512,7 +526,7 @@ impl RuleFile {
 }
 
 /// Collects the problems of one file.
-struct Report<'a> {
+pub(crate) struct Report<'a> {
     file: &'a RuleFile,
     errors: &'a mut Vec<RuleError>,
     before: usize,
@@ -529,11 +543,11 @@ impl<'a> Report<'a> {
     }
 
     /// Nothing reported for this file so far.
-    fn clean(&self) -> bool {
+    pub(crate) fn clean(&self) -> bool {
         self.errors.len() == self.before
     }
 
-    fn push(&mut self, span: Option<Range<usize>>, reason: impl Into<String>) {
+    pub(crate) fn push(&mut self, span: Option<Range<usize>>, reason: impl Into<String>) {
         self.errors.push(RuleError {
             file: self.file.path.clone(),
             line: span.map(|s| self.file.line_of(s.start)),
@@ -541,11 +555,11 @@ impl<'a> Report<'a> {
         });
     }
 
-    fn at(&mut self, span: Range<usize>, reason: impl Into<String>) {
+    pub(crate) fn at(&mut self, span: Range<usize>, reason: impl Into<String>) {
         self.push(Some(span), reason);
     }
 
-    fn toml(&mut self, err: &toml::de::Error) {
+    pub(crate) fn toml(&mut self, err: &toml::de::Error) {
         // Admins write "whole numbers", not Rust types.
         let reason = err
             .message()
@@ -555,7 +569,7 @@ impl<'a> Report<'a> {
     }
 
     /// The file as a top-level table, or `None` after reporting every syntax error.
-    fn document(&mut self) -> Option<Spanned<DeTable<'a>>> {
+    pub(crate) fn document(&mut self) -> Option<Spanned<DeTable<'a>>> {
         let file: &'a RuleFile = self.file;
         let (doc, syntax_errors) = DeTable::parse_recoverable(&file.text);
         for e in &syntax_errors {
@@ -564,14 +578,14 @@ impl<'a> Report<'a> {
         syntax_errors.is_empty().then_some(doc)
     }
 
-    fn de<T: DeserializeOwned>(&mut self, value: Spanned<DeValue<'a>>) -> Option<T> {
+    pub(crate) fn de<T: DeserializeOwned>(&mut self, value: Spanned<DeValue<'a>>) -> Option<T> {
         T::deserialize(ValueDeserializer::from(value))
             .map_err(|e| self.toml(&e))
             .ok()
     }
 
     /// Splits a document into its known top-level keys, reporting any other key.
-    fn sections(
+    pub(crate) fn sections(
         &mut self,
         doc: Spanned<DeTable<'a>>,
         known: &[&str],
@@ -598,7 +612,7 @@ impl<'a> Report<'a> {
 
     /// The tables of a `[[key]]` list, each parsed on its own so that one bad table does not
     /// hide the problems of the next.
-    fn tables<T: DeserializeOwned>(
+    pub(crate) fn tables<T: DeserializeOwned>(
         &mut self,
         key: &str,
         value: Option<Spanned<DeValue<'a>>>,
@@ -617,7 +631,7 @@ impl<'a> Report<'a> {
     }
 
     /// An integer within `min..=max`, converted to its field's type.
-    fn int<T: TryFrom<i64>>(
+    pub(crate) fn int<T: TryFrom<i64>>(
         &mut self,
         label: &str,
         value: &Spanned<i64>,
@@ -648,7 +662,7 @@ impl<'a> Report<'a> {
     }
 
     /// A share in basis points that must stay below 100%.
-    fn discount(&mut self, label: &str, value: &Spanned<i64>) -> Option<u32> {
+    pub(crate) fn discount(&mut self, label: &str, value: &Spanned<i64>) -> Option<u32> {
         let v = *value.get_ref();
         if v >= i64::from(FULL_BP) {
             self.at(
@@ -660,7 +674,7 @@ impl<'a> Report<'a> {
         self.int(label, value, 0, i64::from(FULL_BP) - 1)
     }
 
-    fn slug(&mut self, label: &str, value: &Spanned<String>) -> Option<String> {
+    pub(crate) fn slug(&mut self, label: &str, value: &Spanned<String>) -> Option<String> {
         let id = value.get_ref();
         let valid = !id.is_empty()
             && id.len() <= MAX_ID_LEN
@@ -679,7 +693,7 @@ impl<'a> Report<'a> {
         Some(id.clone())
     }
 
-    fn text(&mut self, label: &str, value: &Spanned<String>) -> Option<String> {
+    pub(crate) fn text(&mut self, label: &str, value: &Spanned<String>) -> Option<String> {
         let text = value.get_ref().trim();
         if text.is_empty() {
             self.at(value.span(), format!("{label} must not be empty"));
@@ -688,7 +702,7 @@ impl<'a> Report<'a> {
         Some(text.to_owned())
     }
 
-    fn date(&mut self, label: &str, value: &Spanned<Datetime>) -> Option<NaiveDate> {
+    pub(crate) fn date(&mut self, label: &str, value: &Spanned<Datetime>) -> Option<NaiveDate> {
         let dt = value.get_ref();
         let date = match (dt.date, dt.time, dt.offset) {
             (Some(d), None, None) => {
@@ -1465,6 +1479,9 @@ reminder_hours = 2
 urgent_bonus_fen = 3000
 "#;
 
+    /// The shipped pay plan.
+    const PAY: &str = include_str!("../../seat-rules/pay.toml");
+
     const CHAT: &str = r#"offer_timeout_secs = 20
 first_reply_limit_secs = 60
 first_response_target_secs = 30
@@ -1544,6 +1561,7 @@ multiplier_bp = 14000
             (CANCELLATION_FILE, CANCELLATION.to_owned()),
             (SHIFTS_FILE, SHIFTS.to_owned()),
             (CHAT_FILE, CHAT.to_owned()),
+            (PAY_FILE, PAY.to_owned()),
         ])
     }
 
@@ -2332,6 +2350,116 @@ multiplier_bp = 14000
         );
         assert_has(&errors, CHAT_FILE, Some(11), "`message_burst`");
         assert_eq!(errors.len(), 3, "{errors:?}");
+    }
+
+    // ----- pay.toml -----
+
+    /// The 1-based line of the shipped pay plan starting with `start`.
+    fn pay_line(start: &str) -> usize {
+        PAY.lines().position(|l| l.starts_with(start)).unwrap() + 1
+    }
+
+    #[test]
+    fn the_shipped_pay_plan_states_the_defaults() {
+        use crate::payroll::plan::PayPlan;
+        assert_eq!(load_edited(&[]).unwrap().pay, PayPlan::default());
+        assert_eq!(load_dir(&shipped_dir()).unwrap().pay, PayPlan::default());
+    }
+
+    #[test]
+    fn a_negative_rate_or_unknown_word_in_the_pay_plan_is_named_with_its_line() {
+        let errors = errors_of(&[
+            (PAY_FILE, "after_sale = 12000", "after_sale = -12000"),
+            (
+                PAY_FILE,
+                "period = \"semi_monthly\"",
+                "period = \"fortnightly\"",
+            ),
+            (PAY_FILE, "rounding = \"half_up\"", "rounding = \"up\""),
+            (
+                PAY_FILE,
+                "piece_rate_share_bp = 3000",
+                "piece_rate_share_bp = 12000",
+            ),
+            (PAY_FILE, "complaint = 20000", "refund = 20000"),
+        ]);
+        assert_has(
+            &errors,
+            PAY_FILE,
+            Some(pay_line("after_sale")),
+            "`chat_kinds.after_sale` must be above 0 (got -12000)",
+        );
+        assert_has(
+            &errors,
+            PAY_FILE,
+            Some(pay_line("period")),
+            "\"fortnightly\"",
+        );
+        assert_has(
+            &errors,
+            PAY_FILE,
+            Some(pay_line("rounding")),
+            "`rounding` must be",
+        );
+        assert_has(
+            &errors,
+            PAY_FILE,
+            Some(pay_line("piece_rate_share_bp")),
+            "at most 10000",
+        );
+        assert_has(
+            &errors,
+            PAY_FILE,
+            Some(pay_line("complaint")),
+            "unknown chat kind `refund`",
+        );
+        assert_has(
+            &errors,
+            PAY_FILE,
+            Some(pay_line("[chat_kinds]")),
+            "must give `complaint`",
+        );
+        assert_eq!(errors.len(), 6, "{errors:?}");
+    }
+
+    #[test]
+    fn quality_bands_need_a_zero_band_distinct_starts_and_rising_pay() {
+        let errors = errors_of(&[(PAY_FILE, "[[quality_band]]", "[[quality_bands]]")]);
+        assert_has(
+            &errors,
+            PAY_FILE,
+            Some(pay_line("[[quality_band]]")),
+            "unknown field `quality_bands`",
+        );
+        let errors = errors_of(&[(PAY_FILE, "min_score = 0", "min_score = 10")]);
+        assert_has(
+            &errors,
+            PAY_FILE,
+            Some(pay_line("min_score = 0")),
+            "no quality band starts at 0 (the lowest starts at 10)",
+        );
+        let errors = errors_of(&[(PAY_FILE, "min_score = 85", "min_score = 95")]);
+        assert_has(
+            &errors,
+            PAY_FILE,
+            Some(pay_line("min_score = 85")),
+            "two quality bands start at 95",
+        );
+        let errors = errors_of(&[(PAY_FILE, "multiplier_bp = 12000", "multiplier_bp = 9000")]);
+        assert_has(
+            &errors,
+            PAY_FILE,
+            Some(pay_line("min_score = 95")),
+            "the band from 95 pays less (9000) than the band from 85 (10000)",
+        );
+        let errors = errors_of(&[(PAY_FILE, "multiplier_bp = 5000", "multiplier_bp = \"half\"")]);
+        assert_has(
+            &errors,
+            PAY_FILE,
+            Some(pay_line("multiplier_bp = 5000")),
+            "expected a whole number",
+        );
+        assert_eq!(errors.len(), 1, "one bad band is reported once: {errors:?}");
     }
 
     // ----- shifts.toml -----

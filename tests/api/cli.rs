@@ -46,6 +46,7 @@ fn rules_check_prints_every_problem_and_fails() {
         "cancellation.toml",
         "shifts.toml",
         "chat.toml",
+        "pay.toml",
     ] {
         let text = std::fs::read_to_string(shipped.join(name)).unwrap();
         let text = match name {

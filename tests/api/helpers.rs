@@ -256,6 +256,10 @@ pub fn write_fixture_rules(dir: &std::path::Path) {
             "offer_timeout_secs = 20\nfirst_reply_limit_secs = 60\nfirst_response_target_secs = 30\noffline_grace_secs = 60\nsticky_days = 7\nshift_max_concurrent_chats = 5\nidle_warning_minutes = 10\nidle_close_minutes = 5\nmax_message_chars = 4000\nmessages_per_minute = 60\nmessage_burst = 10\n".to_owned(),
         ),
         (
+            "pay.toml",
+            include_str!("../../seat-rules/pay.toml").to_owned(),
+        ),
+        (
             "cancellation.toml",
             "[[step]]\nmin_days_before_start = 30\nrefund_bp = 10000\n\n[[step]]\nmin_days_before_start = 14\nrefund_bp = 8000\n\n[[step]]\nmin_days_before_start = 7\nrefund_bp = 5000\n\n[[step]]\nmin_days_before_start = 0\nrefund_bp = 0\n".to_owned(),
         ),
