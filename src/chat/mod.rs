@@ -11,9 +11,11 @@
 //! - [`ws`] serves `/ws/agent` and `/ws/customer`, [`routes`] the JSON API for shops,
 //!   admins and agents, [`api`] the chat API for shops' own front ends (secret API key),
 //!   [`pages`] the agent's workspace page and the demo shop that embeds the customer widget.
+//! - [`fairness`] measures how evenly chats went to agents (pure).
 
 pub mod api;
 pub mod engine;
+pub mod fairness;
 pub mod hub;
 pub mod identity;
 pub mod pages;
