@@ -220,6 +220,7 @@ impl Application {
                 .configure(crate::shifts::pages::configure)
                 .configure(crate::chat::ws::configure)
                 .configure(crate::chat::routes::configure)
+                .configure(crate::chat::fairness_routes::configure)
                 .configure(crate::chat::api::configure)
                 .configure(crate::chat::pages::configure)
                 .configure(crate::web::health::configure)

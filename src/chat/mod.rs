@@ -12,10 +12,15 @@
 //! - [`ws`] serves `/ws/agent` and `/ws/customer`, [`routes`] the JSON API for shops,
 //!   admins and agents, [`api`] the chat API for shops' own front ends (secret API key),
 //!   [`pages`] the agent's workspace page and the demo shop that embeds the customer widget.
+//! - [`fairness`] measures how evenly chats went to agents (pure), from what
+//!   [`fairness_store`] reads; [`fairness_routes`] serves the report to shops and admins.
 
 pub mod api;
 pub mod bus;
 pub mod engine;
+pub mod fairness;
+pub mod fairness_routes;
+pub mod fairness_store;
 pub mod hub;
 pub mod identity;
 pub mod pages;

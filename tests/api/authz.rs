@@ -956,6 +956,22 @@ fn rules(app: &TestApp, cast: &Cast) -> Vec<Rule> {
             body: None,
             expect: agent_only(200),
         },
+        // How fairly shop A's chats went to its agents: its staff and admins; every shop's
+        // at once for admins only (tests/api/chat_fairness.rs checks the figures).
+        Rule {
+            method: "GET",
+            documented: "/api/merchants/{merchant_id}/chat-fairness",
+            path: format!("/api/merchants/{a}/chat-fairness"),
+            body: None,
+            expect: shop_a_data(200),
+        },
+        Rule {
+            method: "GET",
+            documented: "/api/admin/chat-fairness",
+            path: format!("/api/admin/chat-fairness?merchant_id={a}"),
+            body: None,
+            expect: admin_only(200),
+        },
         // Shop A's staff close it; the admin then finds it closed.
         Rule {
             method: "POST",

@@ -12,6 +12,7 @@ mod bad_input;
 mod briefing;
 mod briefing_pages;
 mod chat;
+mod chat_fairness;
 mod chat_relay;
 mod cli;
 mod exam_pages;
