@@ -59,8 +59,13 @@ fn write_rules(dir: &std::path::Path, today: chrono::NaiveDate, seats_per_hour: 
         include_str!("../seat-rules/chat.toml"),
     )
     .unwrap();
-    // The shipped pay plan.
+    // The shipped pay plan and quality rules.
     std::fs::write(dir.join("pay.toml"), include_str!("../seat-rules/pay.toml")).unwrap();
+    std::fs::write(
+        dir.join("quality.toml"),
+        include_str!("../seat-rules/quality.toml"),
+    )
+    .unwrap();
     std::fs::write(
         dir.join("periods.toml"),
         format!("[[period]]\nid = \"rush\"\nname_en = \"Rush\"\nname_zh = \"抢购\"\nstart = {}\nend = {}\nmultiplier_bp = 18000\n", day(20), day(30)),

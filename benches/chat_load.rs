@@ -751,6 +751,7 @@ fn write_rules(dir: &std::path::Path, slots: usize) {
         "periods.toml",
         "shifts.toml",
         "pay.toml",
+        "quality.toml",
     ] {
         let shipped = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("seat-rules")

@@ -72,8 +72,13 @@ fn write_rules(dir: &std::path::Path, today: chrono::NaiveDate, seats: usize) {
         include_str!("../seat-rules/chat.toml"),
     )
     .unwrap();
-    // The shipped pay plan.
+    // The shipped pay plan and quality rules.
     std::fs::write(dir.join("pay.toml"), include_str!("../seat-rules/pay.toml")).unwrap();
+    std::fs::write(
+        dir.join("quality.toml"),
+        include_str!("../seat-rules/quality.toml"),
+    )
+    .unwrap();
 }
 
 /// One wave's answers: status, the problem's `code` (refusals), the shift and the time.

@@ -22,6 +22,7 @@ pub mod error;
 pub mod mail;
 pub mod merchant_api;
 pub mod payroll;
+pub mod quality;
 pub mod seats;
 pub mod shifts;
 pub mod startup;

@@ -646,6 +646,7 @@ mod tests {
             shifts: Default::default(),
             chat: Default::default(),
             pay: Default::default(),
+            quality: Default::default(),
         }
     }
 

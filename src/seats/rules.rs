@@ -32,15 +32,17 @@ pub const CANCELLATION_FILE: &str = "cancellation.toml";
 pub const SHIFTS_FILE: &str = "shifts.toml";
 pub const CHAT_FILE: &str = "chat.toml";
 pub const PAY_FILE: &str = "pay.toml";
+pub const QUALITY_FILE: &str = "quality.toml";
 
 /// Every file of a ruleset, sorted by name: the order in which they are hashed.
-pub const RULE_FILES: [&str; 8] = [
+pub const RULE_FILES: [&str; 9] = [
     CANCELLATION_FILE,
     CHAT_FILE,
     MARKET_FILE,
     PAY_FILE,
     PERIODS_FILE,
     PRICING_FILE,
+    QUALITY_FILE,
     SHIFTS_FILE,
     SKILLS_FILE,
 ];
@@ -78,6 +80,7 @@ pub struct Ruleset {
     pub shifts: ShiftRules,
     pub chat: ChatRules,
     pub pay: crate::payroll::plan::PayPlan,
+    pub quality: crate::quality::rules::QualityRules,
 }
 
 impl Ruleset {
@@ -449,6 +452,12 @@ pub fn load_dir(dir: &Path) -> Result<Ruleset, RulesErrors> {
     let shifts = load_file(&files, &mut errors, SHIFTS_FILE, load_shifts);
     let chat = load_file(&files, &mut errors, CHAT_FILE, load_chat);
     let pay = load_file(&files, &mut errors, PAY_FILE, crate::payroll::plan::load);
+    let quality = load_file(
+        &files,
+        &mut errors,
+        QUALITY_FILE,
+        crate::quality::rules::load,
+    );
 
     if let (
         Some(market),
@@ -459,6 +468,7 @@ pub fn load_dir(dir: &Path) -> Result<Ruleset, RulesErrors> {
         Some(shifts),
         Some(chat),
         Some(pay),
+        Some(quality),
     ) = (
         market,
         skills,
@@ -468,6 +478,7 @@ pub fn load_dir(dir: &Path) -> Result<Ruleset, RulesErrors> {
         shifts,
         chat,
         pay,
+        quality,
     ) && errors.is_empty()
     {
         let digest = hex::encode(hasher.finalize());
@@ -481,6 +492,7 @@ pub fn load_dir(dir: &Path) -> Result<Ruleset, RulesErrors> {
             shifts,
             chat,
             pay,
+            quality,
         });
     }
     errors.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
@@ -1479,8 +1491,9 @@ reminder_hours = 2
 urgent_bonus_fen = 3000
 "#;
 
-    /// The shipped pay plan.
+    /// The shipped pay plan and quality rules.
     const PAY: &str = include_str!("../../seat-rules/pay.toml");
+    const QUALITY: &str = include_str!("../../seat-rules/quality.toml");
 
     const CHAT: &str = r#"offer_timeout_secs = 20
 first_reply_limit_secs = 60
@@ -1562,6 +1575,7 @@ multiplier_bp = 14000
             (SHIFTS_FILE, SHIFTS.to_owned()),
             (CHAT_FILE, CHAT.to_owned()),
             (PAY_FILE, PAY.to_owned()),
+            (QUALITY_FILE, QUALITY.to_owned()),
         ])
     }
 
@@ -2460,6 +2474,64 @@ multiplier_bp = 14000
             "expected a whole number",
         );
         assert_eq!(errors.len(), 1, "one bad band is reported once: {errors:?}");
+    }
+
+    // ----- quality.toml -----
+
+    #[test]
+    fn the_shipped_quality_rules_state_the_defaults() {
+        use crate::quality::rules::QualityRules;
+        assert_eq!(load_edited(&[]).unwrap().quality, QualityRules::default());
+        assert_eq!(
+            load_dir(&shipped_dir()).unwrap().quality,
+            QualityRules::default()
+        );
+    }
+
+    #[test]
+    fn quality_weights_must_add_up_and_windows_stay_in_range() {
+        let line = |start: &str| QUALITY.lines().position(|l| l.starts_with(start)).unwrap() + 1;
+        let errors = errors_of(&[
+            (QUALITY_FILE, "ratings_bp = 3000", "ratings_bp = 2000"),
+            (
+                QUALITY_FILE,
+                "dispute_window_hours = 72",
+                "dispute_window_hours = 0",
+            ),
+            (
+                QUALITY_FILE,
+                "sample_slow_first_response = true",
+                "sample_slow_first_response = 1",
+            ),
+        ]);
+        assert_has(
+            &errors,
+            QUALITY_FILE,
+            Some(line("sample_slow_first_response")),
+            "expected a boolean",
+        );
+        assert_eq!(errors.len(), 1, "a wrong type stops the file: {errors:?}");
+        let errors = errors_of(&[
+            (QUALITY_FILE, "ratings_bp = 3000", "ratings_bp = 2000"),
+            (
+                QUALITY_FILE,
+                "dispute_window_hours = 72",
+                "dispute_window_hours = 0",
+            ),
+        ]);
+        assert_has(
+            &errors,
+            QUALITY_FILE,
+            Some(line("[weights]")),
+            "the `weights` must add up to 10000 (100%), they add up to 9000",
+        );
+        assert_has(
+            &errors,
+            QUALITY_FILE,
+            Some(line("dispute_window_hours")),
+            "`dispute_window_hours` must be above 0",
+        );
+        assert_eq!(errors.len(), 2, "{errors:?}");
     }
 
     // ----- shifts.toml -----
