@@ -1,5 +1,7 @@
 //! Quality: the score an agent earns for a period ([`score`], pure) and the rules that
-//! weigh it and sample chats for review ([`rules`], `seat-rules/quality.toml`).
+//! weigh it and sample chats for review ([`rules`], `seat-rules/quality.toml`), and which
+//! chats a period's review sample proposes ([`sampling`], pure).
 
 pub mod rules;
+pub mod sampling;
 pub mod score;
