@@ -67,6 +67,11 @@ fn write_rules(dir: &std::path::Path, today: chrono::NaiveDate, seats_per_hour: 
     )
     .unwrap();
     std::fs::write(
+        dir.join("levels.toml"),
+        include_str!("../seat-rules/levels.toml"),
+    )
+    .unwrap();
+    std::fs::write(
         dir.join("periods.toml"),
         format!("[[period]]\nid = \"rush\"\nname_en = \"Rush\"\nname_zh = \"抢购\"\nstart = {}\nend = {}\nmultiplier_bp = 18000\n", day(20), day(30)),
     )

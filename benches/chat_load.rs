@@ -752,6 +752,7 @@ fn write_rules(dir: &std::path::Path, slots: usize) {
         "shifts.toml",
         "pay.toml",
         "quality.toml",
+        "levels.toml",
     ] {
         let shipped = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("seat-rules")

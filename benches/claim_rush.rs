@@ -79,6 +79,11 @@ fn write_rules(dir: &std::path::Path, today: chrono::NaiveDate, seats: usize) {
         include_str!("../seat-rules/quality.toml"),
     )
     .unwrap();
+    std::fs::write(
+        dir.join("levels.toml"),
+        include_str!("../seat-rules/levels.toml"),
+    )
+    .unwrap();
 }
 
 /// One wave's answers: status, the problem's `code` (refusals), the shift and the time.

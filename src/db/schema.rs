@@ -43,6 +43,8 @@ diesel::table! {
         urgent_alerts -> Bool,
         calendar_token -> Nullable<Text>,
         chat_auto_accept -> Bool,
+        level -> Integer,
+        level_since -> Nullable<Timestamp>,
     }
 }
 
@@ -539,6 +541,23 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    agent_level_changes (id) {
+        id -> Text,
+        agent_id -> Text,
+        month -> Text,
+        from_level -> Integer,
+        to_level -> Integer,
+        quality_x100 -> Nullable<Integer>,
+        adherence_bp -> Nullable<Integer>,
+        minutes_worked -> Integer,
+        in_grace -> Bool,
+        reasons -> Text,
+        ruleset_version -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     merchants,
     accounts,
@@ -576,4 +595,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     agent_presence,
     presence_events,
     chat_relay,
+    agent_level_changes,
 );

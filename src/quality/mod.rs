@@ -1,7 +1,9 @@
 //! Quality: the score an agent earns for a period ([`score`], pure) and the rules that
 //! weigh it and sample chats for review ([`rules`], `seat-rules/quality.toml`), and which
-//! chats a period's review sample proposes ([`sampling`], pure).
+//! chats a period's review sample proposes ([`sampling`], pure); agent levels and their
+//! monthly recomputation ([`levels`], `seat-rules/levels.toml`).
 
+pub mod levels;
 pub mod rules;
 pub mod sampling;
 pub mod score;

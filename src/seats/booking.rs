@@ -647,6 +647,7 @@ mod tests {
             chat: Default::default(),
             pay: Default::default(),
             quality: Default::default(),
+            levels: Default::default(),
         }
     }
 

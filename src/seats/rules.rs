@@ -33,11 +33,13 @@ pub const SHIFTS_FILE: &str = "shifts.toml";
 pub const CHAT_FILE: &str = "chat.toml";
 pub const PAY_FILE: &str = "pay.toml";
 pub const QUALITY_FILE: &str = "quality.toml";
+pub const LEVELS_FILE: &str = "levels.toml";
 
 /// Every file of a ruleset, sorted by name: the order in which they are hashed.
-pub const RULE_FILES: [&str; 9] = [
+pub const RULE_FILES: [&str; 10] = [
     CANCELLATION_FILE,
     CHAT_FILE,
+    LEVELS_FILE,
     MARKET_FILE,
     PAY_FILE,
     PERIODS_FILE,
@@ -81,6 +83,7 @@ pub struct Ruleset {
     pub chat: ChatRules,
     pub pay: crate::payroll::plan::PayPlan,
     pub quality: crate::quality::rules::QualityRules,
+    pub levels: crate::quality::levels::Levels,
 }
 
 impl Ruleset {
@@ -458,6 +461,12 @@ pub fn load_dir(dir: &Path) -> Result<Ruleset, RulesErrors> {
         QUALITY_FILE,
         crate::quality::rules::load,
     );
+    let levels = load_file(
+        &files,
+        &mut errors,
+        LEVELS_FILE,
+        crate::quality::levels::load,
+    );
 
     if let (
         Some(market),
@@ -469,6 +478,7 @@ pub fn load_dir(dir: &Path) -> Result<Ruleset, RulesErrors> {
         Some(chat),
         Some(pay),
         Some(quality),
+        Some(levels),
     ) = (
         market,
         skills,
@@ -479,6 +489,7 @@ pub fn load_dir(dir: &Path) -> Result<Ruleset, RulesErrors> {
         chat,
         pay,
         quality,
+        levels,
     ) && errors.is_empty()
     {
         let digest = hex::encode(hasher.finalize());
@@ -493,6 +504,7 @@ pub fn load_dir(dir: &Path) -> Result<Ruleset, RulesErrors> {
             chat,
             pay,
             quality,
+            levels,
         });
     }
     errors.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
@@ -1494,6 +1506,7 @@ urgent_bonus_fen = 3000
     /// The shipped pay plan and quality rules.
     const PAY: &str = include_str!("../../seat-rules/pay.toml");
     const QUALITY: &str = include_str!("../../seat-rules/quality.toml");
+    const LEVELS: &str = include_str!("../../seat-rules/levels.toml");
 
     const CHAT: &str = r#"offer_timeout_secs = 20
 first_reply_limit_secs = 60
@@ -1576,6 +1589,7 @@ multiplier_bp = 14000
             (CHAT_FILE, CHAT.to_owned()),
             (PAY_FILE, PAY.to_owned()),
             (QUALITY_FILE, QUALITY.to_owned()),
+            (LEVELS_FILE, LEVELS.to_owned()),
         ])
     }
 
@@ -2532,6 +2546,65 @@ multiplier_bp = 14000
             "`dispute_window_hours` must be above 0",
         );
         assert_eq!(errors.len(), 2, "{errors:?}");
+    }
+
+    // ----- levels.toml -----
+
+    #[test]
+    fn the_shipped_levels_state_the_defaults() {
+        use crate::quality::levels::Levels;
+        assert_eq!(load_edited(&[]).unwrap().levels, Levels::default());
+        assert_eq!(load_dir(&shipped_dir()).unwrap().levels, Levels::default());
+    }
+
+    #[test]
+    fn levels_are_numbered_without_gaps_and_never_ask_or_grant_less_higher_up() {
+        let at = |needle: &str| LEVELS.lines().position(|l| l == needle).unwrap() + 1;
+        let errors = errors_of(&[(LEVELS_FILE, "number = 3", "number = 7")]);
+        assert_has(
+            &errors,
+            LEVELS_FILE,
+            Some(at("number = 4")),
+            "expected 3 here, got 4",
+        );
+        let errors = errors_of(&[
+            (
+                LEVELS_FILE,
+                "pay_multiplier_bp = 10600",
+                "pay_multiplier_bp = 10100",
+            ),
+            (LEVELS_FILE, "keep_quality = 84", "keep_quality = 91"),
+        ]);
+        assert_has(
+            &errors,
+            LEVELS_FILE,
+            Some(at("pay_multiplier_bp = 10600")),
+            "level 4: `pay_multiplier_bp` (10100) is below level 3's (10400)",
+        );
+        assert_has(
+            &errors,
+            LEVELS_FILE,
+            Some(at("keep_quality = 84")),
+            "level 5: `keep_quality` (91) must be at most `min_quality` (90)",
+        );
+        let errors = errors_of(&[(
+            LEVELS_FILE,
+            "max_concurrent_chats = 2",
+            "max_concurrent_chats = 0",
+        )]);
+        assert_has(
+            &errors,
+            LEVELS_FILE,
+            Some(at("max_concurrent_chats = 2")),
+            "must be above 0",
+        );
+        let errors = errors_of(&[(LEVELS_FILE, "min_hours = 0", "min_hours = 5")]);
+        assert_has(
+            &errors,
+            LEVELS_FILE,
+            Some(at("number = 1")),
+            "level 1 is where every agent starts",
+        );
     }
 
     // ----- shifts.toml -----
