@@ -866,6 +866,8 @@ fn seed(db: &cloudseat::db::Db, cfg: &Config) -> (Vec<AccountId>, Vec<String>) {
                         agents::status_changed_at.eq(now),
                         agents::created_at.eq(now),
                         agents::max_concurrent_chats.eq(cfg.slots as i32),
+                        // The top level, whose cap (8) leaves `slots` (1-6) the only limit.
+                        agents::level.eq(6),
                     ))
                     .execute(c)?;
                 let shift = cloudseat::db::new_id();

@@ -940,7 +940,10 @@ fn agent_states(
                     skill.to_owned(),
                 )]),
                 active_chats: u32::try_from(a.active).unwrap_or(u32::MAX),
-                own_limit: u32::try_from(a.own_limit).unwrap_or(0),
+                // The agent's own setting, within what their level allows.
+                own_limit: u32::try_from(a.own_limit)
+                    .unwrap_or(0)
+                    .min(rules.level_chat_caps.cap(a.level)),
                 shift_limit: rules.shift_max_concurrent_chats,
                 last_assigned_at: a.last_assigned_at,
                 available_since: a.available_since.unwrap_or(now),

@@ -783,6 +783,8 @@ pub struct OnShift {
     pub agent_id: String,
     pub display_name: String,
     pub own_limit: i32,
+    /// The agent's level (`levels.toml`), which caps their concurrent chats too.
+    pub level: i32,
     pub auto_accept: bool,
     pub status: Option<String>,
     pub connections: i32,
@@ -791,14 +793,16 @@ pub struct OnShift {
     pub active: i64,
 }
 
-/// Agents checked in now on a shift of `merchant` for `skill` (certified ones): id, name,
-/// own chat limit, auto-accept.
+/// An agent checked in: id, name, own chat limit, level, auto-accept.
+type CheckedIn = (String, String, i32, i32, bool);
+
+/// Agents checked in now on a shift of `merchant` for `skill` (certified ones).
 fn checked_in(
     conn: &mut DbConn,
     merchant: &str,
     skill: &str,
     now: NaiveDateTime,
-) -> QueryResult<Vec<(String, String, i32, bool)>> {
+) -> QueryResult<Vec<CheckedIn>> {
     shift_assignments::table
         .inner_join(shifts::table)
         .inner_join(agents::table.on(agents::account_id.eq(shift_assignments::agent_id)))
@@ -814,6 +818,7 @@ fn checked_in(
             shift_assignments::agent_id,
             accounts::display_name,
             agents::max_concurrent_chats,
+            agents::level,
             agents::chat_auto_accept,
         ))
         .load(conn)
@@ -846,7 +851,7 @@ pub fn on_shift(
     let loads = active_counts(conn, &ids)?;
     Ok(rows
         .into_iter()
-        .map(|(agent_id, display_name, own_limit, auto_accept)| {
+        .map(|(agent_id, display_name, own_limit, level, auto_accept)| {
             let p = presence.remove(&agent_id);
             OnShift {
                 active: loads.get(&agent_id).copied().unwrap_or(0),
@@ -857,6 +862,7 @@ pub fn on_shift(
                 agent_id,
                 display_name,
                 own_limit,
+                level,
                 auto_accept,
             }
         })

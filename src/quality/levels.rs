@@ -46,6 +46,44 @@ pub struct Levels {
     pub levels: Vec<Level>,
 }
 
+/// The most levels a ladder may have.
+pub const MAX_LEVELS: usize = 20;
+
+/// The most concurrent chats each level allows, by level number: a small copyable value
+/// the router carries with the chat rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChatCaps {
+    caps: [u8; MAX_LEVELS],
+    len: usize,
+}
+
+impl ChatCaps {
+    pub fn of(levels: &Levels) -> Self {
+        let mut caps = [0u8; MAX_LEVELS];
+        let len = levels.levels.len().min(MAX_LEVELS);
+        for (cap, level) in caps.iter_mut().zip(&levels.levels) {
+            *cap = u8::try_from(level.max_concurrent_chats).unwrap_or(u8::MAX);
+        }
+        ChatCaps { caps, len }
+    }
+
+    /// The cap of `level`; an unknown level has the lowest level's.
+    pub fn cap(&self, level: i32) -> u32 {
+        let i = usize::try_from(level.saturating_sub(1))
+            .ok()
+            .filter(|i| *i < self.len)
+            .unwrap_or(0);
+        u32::from(self.caps[i])
+    }
+}
+
+impl Default for ChatCaps {
+    /// The shipped `levels.toml`'s.
+    fn default() -> Self {
+        ChatCaps::of(&Levels::default())
+    }
+}
+
 impl Levels {
     pub fn get(&self, number: u32) -> Option<&Level> {
         number
@@ -249,7 +287,12 @@ pub(crate) fn load(r: &mut Report<'_>) -> Option<Levels> {
     for item in &raw {
         let l = item.get_ref();
         let label = format!("level {}:", l.number.get_ref());
-        let number = r.int(&format!("{label} `number`"), &l.number, 1, 20);
+        let number = r.int(
+            &format!("{label} `number`"),
+            &l.number,
+            1,
+            MAX_LEVELS as i64,
+        );
         let name_en = r.text(&format!("{label} `name_en`"), &l.name_en);
         let name_zh = r.text(&format!("{label} `name_zh`"), &l.name_zh);
         let min_q = r.int(&format!("{label} `min_quality`"), &l.min_quality, 0, 100);
@@ -483,6 +526,18 @@ mod tests {
             recompute(&levels, 0, &month(None, None, 0)),
             Change::Kept { level: 1 }
         );
+    }
+
+    #[test]
+    fn each_level_caps_concurrent_chats_and_an_unknown_level_has_the_lowest_cap() {
+        let caps = ChatCaps::default();
+        assert_eq!(
+            (1..=6).map(|l| caps.cap(l)).collect::<Vec<_>>(),
+            vec![2, 3, 4, 5, 6, 8]
+        );
+        assert_eq!(caps.cap(0), 2);
+        assert_eq!(caps.cap(7), 2);
+        assert_eq!(caps.cap(-3), 2);
     }
 
     proptest! {

@@ -240,6 +240,9 @@ pub struct ChatRules {
     pub max_message_chars: u32,
     pub messages_per_minute: u32,
     pub message_burst: u32,
+    /// Each agent level's cap on concurrent chats (`levels.toml`), carried here so the
+    /// router has every limit it applies in one value.
+    pub level_chat_caps: crate::quality::levels::ChatCaps,
 }
 
 /// The values the shipped `chat.toml` states, for tests and examples.
@@ -257,6 +260,7 @@ impl Default for ChatRules {
             max_message_chars: 4000,
             messages_per_minute: 60,
             message_burst: 10,
+            level_chat_caps: Default::default(),
         }
     }
 }
@@ -475,7 +479,7 @@ pub fn load_dir(dir: &Path) -> Result<Ruleset, RulesErrors> {
         Some(pricing),
         Some(cancellation),
         Some(shifts),
-        Some(chat),
+        Some(mut chat),
         Some(pay),
         Some(quality),
         Some(levels),
@@ -493,6 +497,7 @@ pub fn load_dir(dir: &Path) -> Result<Ruleset, RulesErrors> {
     ) && errors.is_empty()
     {
         let digest = hex::encode(hasher.finalize());
+        chat.level_chat_caps = crate::quality::levels::ChatCaps::of(&levels);
         return Ok(Ruleset {
             version: format!("sha256:{}", &digest[..16]),
             market,
@@ -1072,6 +1077,8 @@ fn load_chat(r: &mut Report<'_>) -> Option<ChatRules> {
         max_message_chars: max_message_chars?,
         messages_per_minute: messages_per_minute?,
         message_burst: message_burst?,
+        // Set from levels.toml once that is loaded too (see `load_dir`).
+        level_chat_caps: Default::default(),
     })
 }
 

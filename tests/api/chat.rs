@@ -339,6 +339,38 @@ both_backends! {
         c2.until("agent_joined").await;
     }
 
+    async fn an_agents_level_caps_their_chats_below_their_own_limit(app) {
+        let (shop, agents) = staffed(&app, 1).await;
+        // Their own setting allows 5, but a new agent is at level 1, which allows 2.
+        set_limit(&app, &agents[0], 5).await;
+        let (mut agent, _) = agent_ws(&app, &agents[0]).await;
+        agent.send(json!({"type": "auto_accept", "on": true})).await;
+        agent.until("auto_accept").await;
+        let key = widget_key(&app, &shop).await;
+        let (_c1, chat1, _) = start_chat(&app, &key, json!({})).await;
+        assert_eq!(agent.until("assigned").await["card"]["chat"], chat1.as_str());
+        let (_c2, chat2, _) = start_chat(&app, &key, json!({})).await;
+        assert_eq!(agent.until("assigned").await["card"]["chat"], chat2.as_str());
+        let (mut c3, chat3, _) = start_chat(&app, &key, json!({})).await;
+        assert_eq!(c3.until("queue").await["position"], 1);
+        agent.quiet("assigned", 600).await;
+        assert_eq!(chat_row(&app, &chat3).await.0, "queued");
+        // Promoted to level 2 (3 chats): the next chat that comes is theirs too.
+        let id = agents[0].id();
+        app.with_db(move |c| {
+            diesel::update(agents::table.find(&id))
+                .set(agents::level.eq(2))
+                .execute(c)
+                .unwrap();
+        })
+        .await;
+        agent.send(json!({"type": "close", "chat": chat1})).await;
+        assert_eq!(agent.until("assigned").await["card"]["chat"], chat3.as_str());
+        let (_c4, chat4, _) = start_chat(&app, &key, json!({})).await;
+        assert_eq!(agent.until("assigned").await["card"]["chat"], chat4.as_str());
+        assert_eq!(chat_row(&app, &chat4).await.1, Some(agents[0].id()));
+    }
+
     async fn a_reconnect_resumes_without_losing_or_doubling_messages(app) {
         let (shop, agents) = staffed(&app, 1).await;
         let (mut agent, _) = agent_ws(&app, &agents[0]).await;
