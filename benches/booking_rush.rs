@@ -23,7 +23,6 @@ use serde_json::json;
 const SECRET: &str = "bench-secret-bench-secret-bench-secret-0123";
 
 const SHIFT_RULES: &str = "early_access_hours = 24
-early_access_min_quality = 90
 max_hours_per_day = 10
 max_hours_per_week = 48
 min_rest_hours = 8

@@ -33,7 +33,6 @@ const SECRET: &str = "bench-secret-bench-secret-bench-secret-0123";
 /// The shipped shift rules (seat-rules/shifts.toml) with early access off, so every
 /// certified agent may claim right after the confirmation.
 const SHIFT_RULES: &str = "early_access_hours = 0
-early_access_min_quality = 90
 max_hours_per_day = 10
 max_hours_per_week = 48
 min_rest_hours = 8

@@ -94,6 +94,14 @@ impl Levels {
     pub fn lowest(&self) -> &Level {
         &self.levels[0]
     }
+
+    /// Whether an agent at `level` (as stored) gets early access to new shifts.
+    pub fn grants_early_access(&self, level: i32) -> bool {
+        u32::try_from(level)
+            .ok()
+            .and_then(|l| self.get(l))
+            .is_some_and(|l| l.early_access)
+    }
 }
 
 /// An agent's month, as the recomputation sees it.

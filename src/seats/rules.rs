@@ -169,10 +169,8 @@ impl Skill {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ShiftRules {
     /// Hours after a booking is confirmed during which only agents with early access (who
-    /// served the merchant's previous booking, or in the top quality band) may claim.
+    /// served the merchant's previous booking, or whose level grants it) may claim.
     pub early_access_hours: u32,
-    /// Quality score (0-100) from which an agent is in the top band.
-    pub early_access_min_quality: u32,
     pub max_hours_per_day: u32,
     pub max_hours_per_week: u32,
     pub min_rest_hours: u32,
@@ -195,7 +193,6 @@ impl Default for ShiftRules {
     fn default() -> Self {
         ShiftRules {
             early_access_hours: 24,
-            early_access_min_quality: 90,
             max_hours_per_day: 10,
             max_hours_per_week: 48,
             min_rest_hours: 8,
@@ -942,7 +939,6 @@ fn load_skills(r: &mut Report<'_>) -> Option<Vec<Skill>> {
 #[serde(deny_unknown_fields)]
 struct RawShifts {
     early_access_hours: Spanned<i64>,
-    early_access_min_quality: Spanned<i64>,
     max_hours_per_day: Spanned<i64>,
     max_hours_per_week: Spanned<i64>,
     min_rest_hours: Spanned<i64>,
@@ -959,12 +955,6 @@ fn load_shifts(r: &mut Report<'_>) -> Option<ShiftRules> {
     let span = doc.span();
     let raw: RawShifts = r.de(Spanned::new(span, DeValue::Table(doc.into_inner())))?;
     let early_access_hours = r.int("`early_access_hours`", &raw.early_access_hours, 0, 24 * 14);
-    let early_access_min_quality = r.int(
-        "`early_access_min_quality`",
-        &raw.early_access_min_quality,
-        0,
-        100,
-    );
     let per_day: Option<u32> = r.int("`max_hours_per_day`", &raw.max_hours_per_day, 1, 24);
     let per_week: Option<u32> = r.int("`max_hours_per_week`", &raw.max_hours_per_week, 1, 168);
     if let (Some(day), Some(week)) = (per_day, per_week)
@@ -994,7 +984,6 @@ fn load_shifts(r: &mut Report<'_>) -> Option<ShiftRules> {
     let urgent_bonus_fen = r.int("`urgent_bonus_fen`", &raw.urgent_bonus_fen, 0, 1_000_000);
     Some(ShiftRules {
         early_access_hours: early_access_hours?,
-        early_access_min_quality: early_access_min_quality?,
         max_hours_per_day: per_day?,
         max_hours_per_week: per_week?,
         min_rest_hours: min_rest_hours?,
@@ -1498,7 +1487,6 @@ agent_hourly_fen = 3600
 "#;
 
     const SHIFTS: &str = r#"early_access_hours = 24
-early_access_min_quality = 90
 max_hours_per_day = 10
 max_hours_per_week = 48
 min_rest_hours = 8
@@ -2661,25 +2649,25 @@ multiplier_bp = 14000
         assert_has(
             &errors,
             SHIFTS_FILE,
-            Some(4),
+            Some(3),
             "`max_hours_per_week` (6) must be at least `max_hours_per_day` (10)",
         );
         assert_has(
             &errors,
             SHIFTS_FILE,
-            Some(5),
+            Some(4),
             "`min_rest_hours` must be at most 23 (got 24)",
         );
         assert_has(
             &errors,
             SHIFTS_FILE,
-            Some(8),
+            Some(7),
             "`no_show_grace_minutes` must be above 0 (got 0)",
         );
         assert_has(
             &errors,
             SHIFTS_FILE,
-            Some(11),
+            Some(10),
             "`urgent_bonus_fen` must not be negative (got -1)",
         );
         assert_eq!(errors.len(), 4, "{}", RulesErrors(errors.clone()));
@@ -2689,7 +2677,7 @@ multiplier_bp = 14000
             "reminder_hours = 2",
             "reminder_hours = 2\nremind = 1",
         )]);
-        assert_has(&errors, SHIFTS_FILE, Some(11), "unknown field `remind`");
+        assert_has(&errors, SHIFTS_FILE, Some(10), "unknown field `remind`");
     }
 
     // ----- cancellation.toml -----

@@ -14,7 +14,7 @@
 //! - **The claim rules are the same as for a claim.** Every assignment passes
 //!   [`check_claim`] against the agent's shifts including those given earlier in the same run,
 //!   so a run cannot overwork anyone. Early access is granted exactly as for a claim (served
-//!   the merchant before, or in the top quality band): a run started while the window is
+//!   the merchant before, or their level grants it): a run started while the window is
 //!   still open fills shifts only with those agents and leaves the rest for claiming.
 //! - **Preference**: continuity with the merchant first (they know its products, and
 //!   merchants ask for the same faces), then quality, then the fewest hours already held in
@@ -67,8 +67,8 @@ pub struct Candidate {
     pub availability: Vec<WeeklySlot>,
     /// The current quality score; `None` for agents not yet scored, who rank below any score.
     pub quality: Option<f64>,
-    /// In the top quality band, the second ground for early access.
-    pub top_band: bool,
+    /// Their level grants early access (`levels.toml`), the second ground for it.
+    pub level_early_access: bool,
     /// Merchants whose shifts the agent has worked.
     pub served: BTreeSet<MerchantId>,
 }
@@ -181,7 +181,7 @@ impl Agent<'_> {
         AgentFacts {
             suspended: self.candidate.suspended,
             certified: self.certified_for(shift),
-            early_access: self.continuity(shift) || self.candidate.top_band,
+            early_access: self.continuity(shift) || self.candidate.level_early_access,
             zone: self.candidate.zone,
             shifts: &self.schedule,
         }
@@ -421,7 +421,7 @@ mod tests {
             shifts: Vec::new(),
             availability: DAYS.iter().map(|d| slot(d, "00:00", "24:00")).collect(),
             quality: Some(0.8),
-            top_band: false,
+            level_early_access: false,
             served: BTreeSet::new(),
         }
     }
@@ -591,7 +591,7 @@ mod tests {
     }
 
     #[test]
-    fn during_early_access_only_regulars_and_the_top_band() {
+    fn during_early_access_only_regulars_and_levels_that_grant_it() {
         let mut s = shift("s", block(10, 1, 4));
         s.confirmed_at = now() - Duration::hours(2);
         let plan = assign(std::slice::from_ref(&s), &[agent("a")], &LIMITS, now());
@@ -605,7 +605,7 @@ mod tests {
             )]
         );
         let mut top = agent("b");
-        top.top_band = true;
+        top.level_early_access = true;
         let mut regular = agent("c");
         regular.served.insert(s.merchant.clone());
         let plan = assign(
@@ -713,7 +713,7 @@ mod tests {
                             })
                             .collect(),
                         quality,
-                        top_band: top,
+                        level_early_access: top,
                         served: served.iter().map(|m| MerchantId(format!("m{m}"))).collect(),
                     }
                 },
@@ -786,7 +786,7 @@ mod tests {
                 let facts = AgentFacts {
                     suspended: c.suspended,
                     certified: true,
-                    early_access: c.served.contains(&s.merchant) || c.top_band,
+                    early_access: c.served.contains(&s.merchant) || c.level_early_access,
                     zone: c.zone,
                     shifts: &others,
                 };

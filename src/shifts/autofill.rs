@@ -22,6 +22,7 @@ use crate::certification::profile::WeeklySlot;
 use crate::db::schema::{accounts, agents, bookings, certifications, shift_assignments, shifts};
 use crate::db::{DbConn, write_transaction};
 use crate::error::AppError;
+use crate::quality::levels::Levels;
 use crate::state::AppState;
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -98,10 +99,10 @@ fn open_shifts(
 /// thousands of agents stays one quick click.
 fn candidates(
     conn: &mut DbConn,
-    min_quality: u32,
+    levels: &Levels,
     now: NaiveDateTime,
 ) -> QueryResult<Vec<Candidate>> {
-    let rows: Vec<(AccountId, String, String)> = agents::table
+    let rows: Vec<(AccountId, String, String, i32)> = agents::table
         .inner_join(accounts::table)
         .filter(agents::auto_assign.eq(true))
         .filter(agents::status.eq("certified"))
@@ -109,6 +110,7 @@ fn candidates(
             agents::account_id,
             agents::availability,
             accounts::time_zone,
+            agents::level,
         ))
         .order(agents::account_id.asc())
         .load(conn)?;
@@ -117,7 +119,7 @@ fn candidates(
     let mut blocks: HashMap<String, Vec<Block>> = HashMap::new();
     let mut quality: HashMap<String, i32> = HashMap::new();
     for chunk in rows.chunks(CHUNK) {
-        let ids: Vec<&str> = chunk.iter().map(|(id, _, _)| id.as_str()).collect();
+        let ids: Vec<&str> = chunk.iter().map(|(id, ..)| id.as_str()).collect();
         let rows: Vec<(String, String, NaiveDateTime)> = certifications::table
             .filter(certifications::agent_id.eq_any(&ids))
             .filter(certifications::certified_at.le(now))
@@ -166,7 +168,7 @@ fn candidates(
     }
     Ok(rows
         .into_iter()
-        .map(|(id, availability, zone)| {
+        .map(|(id, availability, zone, level)| {
             let q = quality.get(id.as_str()).copied();
             Candidate {
                 zone: TimeZone::parse(&zone).unwrap_or_default().0,
@@ -176,7 +178,7 @@ fn candidates(
                 availability: serde_json::from_str::<Vec<WeeklySlot>>(&availability)
                     .unwrap_or_default(),
                 quality: q.map(f64::from),
-                top_band: q.is_some_and(|q| i64::from(q) >= i64::from(min_quality)),
+                level_early_access: levels.grants_early_access(level),
                 served: served.remove(id.as_str()).unwrap_or_default(),
                 id,
             }
@@ -213,7 +215,7 @@ pub async fn run(
                 now + Duration::days(i64::from(days)),
                 Duration::hours(rules.shifts.early_access_hours.into()),
             )?;
-            let people = candidates(conn, rules.shifts.early_access_min_quality, now)?;
+            let people = candidates(conn, &rules.levels, now)?;
             let plan = assign::assign(&open, &people, &rules.shifts.claim_limits(), now);
             let mut unfilled: Vec<Unfilled> = plan
                 .unfilled

@@ -140,20 +140,19 @@ fn days_touched(zone: Tz, shift: &Block) -> Vec<(NaiveDateTime, NaiveDateTime)> 
 }
 
 /// Whether an agent gets early access to a new booking's shifts: they served the merchant's
-/// previous booking (shops keep "their" agents), or they are in the top quality band *and*
-/// keep their commitments (adherence over the last 30 days not below `at_risk_bp`; no
-/// history yet is no mark against them), so that reliability earns the head start as well
-/// as quality.
+/// previous booking (shops keep "their" agents), or their level grants early access
+/// (`levels.toml`, earned by quality, adherence and hours) *and* they keep their
+/// commitments now (adherence over the last 30 days not below `at_risk_bp`; no history yet
+/// is no mark against them), so that a level earned last month is not a head start for an
+/// agent who has since stopped turning up.
 pub fn early_access(
     served_previous: bool,
-    quality: Option<i32>,
-    min_quality: u32,
+    level_grants: bool,
     adherence_bp: Option<u16>,
     at_risk_bp: u16,
 ) -> bool {
-    let top_band = quality.is_some_and(|q| i64::from(q) >= i64::from(min_quality));
     let reliable = adherence_bp.is_none_or(|a| a >= at_risk_bp);
-    served_previous || (top_band && reliable)
+    served_previous || (level_grants && reliable)
 }
 
 /// Whether `agent` may claim `shift` of a booking confirmed at `confirmed_at`, at `now`.
@@ -259,25 +258,19 @@ mod tests {
     }
 
     #[test]
-    fn early_access_rewards_continuity_or_quality_with_reliability() {
+    fn early_access_rewards_continuity_or_a_level_with_reliability() {
+        assert!(early_access(true, false, Some(0), 9_000), "served before");
         assert!(
-            early_access(true, None, 90, Some(0), 9_000),
-            "served before"
+            early_access(false, true, None, 9_000),
+            "level grants it, no history yet"
         );
+        assert!(early_access(false, true, Some(9_000), 9_000));
+        assert!(!early_access(false, true, Some(8_999), 9_000), "unreliable");
         assert!(
-            early_access(false, Some(95), 90, None, 9_000),
-            "top band, no history yet"
+            !early_access(false, false, Some(10_000), 9_000),
+            "level does not grant it"
         );
-        assert!(early_access(false, Some(90), 90, Some(9_000), 9_000));
-        assert!(
-            !early_access(false, Some(95), 90, Some(8_999), 9_000),
-            "unreliable"
-        );
-        assert!(
-            !early_access(false, Some(89), 90, Some(10_000), 9_000),
-            "below the band"
-        );
-        assert!(!early_access(false, None, 90, None, 9_000));
+        assert!(!early_access(false, false, None, 9_000));
     }
 
     #[test]

@@ -334,8 +334,9 @@ fn check(
         served
             || claim::early_access(
                 served,
-                crate::certification::pool::quality_of(conn, agent)?,
-                rules.shifts.early_access_min_quality,
+                rules
+                    .levels
+                    .grants_early_access(crate::quality::levels_store::level_of(conn, agent)?),
                 super::staffing::recent_adherence(conn, agent, now)?.ratio_bp,
                 super::staffing::AT_RISK_BP,
             )

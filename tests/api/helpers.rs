@@ -249,7 +249,7 @@ pub fn write_fixture_rules(dir: &std::path::Path) {
         ),
         (
             "shifts.toml",
-            "early_access_hours = 24\nearly_access_min_quality = 90\nmax_hours_per_day = 10\nmax_hours_per_week = 48\nmin_rest_hours = 8\nfree_release_hours = 24\ncheck_in_opens_minutes = 30\nno_show_grace_minutes = 10\nswap_cutoff_hours = 2\nreminder_hours = 2\nurgent_bonus_fen = 3000\n".to_owned(),
+            "early_access_hours = 24\nmax_hours_per_day = 10\nmax_hours_per_week = 48\nmin_rest_hours = 8\nfree_release_hours = 24\ncheck_in_opens_minutes = 30\nno_show_grace_minutes = 10\nswap_cutoff_hours = 2\nreminder_hours = 2\nurgent_bonus_fen = 3000\n".to_owned(),
         ),
         (
             "chat.toml",

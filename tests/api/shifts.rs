@@ -649,6 +649,26 @@ both_backends! {
         assert!(board["items"][0]["early_access_until"].is_null(), "open to everyone now");
         json_of(claim(&app, &newcomer, &second[1]).await).await;
     }
+
+    async fn early_access_goes_to_agents_whose_level_grants_it(app) {
+        let shop = app.merchant("Tea House").await;
+        let (_, shifts) = booked(&app, &shop, "general", 5, (8, 12), 2).await;
+        let senior = certified(&app, "Wang Fang", "general").await;
+        let agent = certified(&app, "Li Lei", "general").await;
+        // Level 3 does not grant early access (levels.toml); level 4 does.
+        for (who, level) in [(&senior, 4), (&agent, 3)] {
+            let id = who.id();
+            app.with_db(move |c| {
+                diesel::update(agents::table.find(&id))
+                    .set(agents::level.eq(level))
+                    .execute(c)
+                    .unwrap();
+            })
+            .await;
+        }
+        problem(claim(&app, &agent, &shifts[0]).await, 409, "early_access_only").await;
+        json_of(claim(&app, &senior, &shifts[0]).await).await;
+    }
 }
 
 #[tokio::test]
