@@ -7,3 +7,4 @@ pub mod levels;
 pub mod rules;
 pub mod sampling;
 pub mod score;
+pub mod store;
