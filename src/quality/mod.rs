@@ -8,3 +8,4 @@ pub mod levels_store;
 pub mod rules;
 pub mod sampling;
 pub mod score;
+pub mod store;
