@@ -83,6 +83,27 @@ pub enum MailKind {
         days: i64,
         link: String,
     },
+    /// The monthly recomputation moved the agent up or down a level.
+    LevelChanged {
+        promoted: bool,
+        /// Level names in the recipient's language, and the new level's number.
+        from: String,
+        to: String,
+        number: u32,
+        /// `YYYY-MM`, the month it was decided on.
+        month: String,
+        /// The month's figures as shown: quality `91.2`, adherence `96.0%`, hours `84.0`.
+        quality: Option<String>,
+        adherence: Option<String>,
+        hours: String,
+        /// Why a demotion happened.
+        reasons: Vec<crate::quality::levels_store::ShortfallView>,
+        /// What the new level grants.
+        max_chats: u32,
+        early_access: bool,
+        pay_multiplier: String,
+        link: String,
+    },
 }
 
 /// A shift mail: what happened, the shift, and where to see it.
@@ -428,6 +449,64 @@ pub fn render(
                 link.as_str(),
             )),
         ),
+        MailKind::LevelChanged {
+            promoted,
+            from,
+            to,
+            number,
+            month,
+            quality,
+            adherence,
+            hours,
+            reasons,
+            max_chats,
+            early_access,
+            pay_multiplier,
+            link,
+        } => {
+            let none = t(l, "mail.level.not_measured").into_owned();
+            let args = [
+                ("from", from.as_str()),
+                ("to", to.as_str()),
+                ("number", &number.to_string()),
+                ("month", month.as_str()),
+                ("quality", quality.as_deref().unwrap_or(&none)),
+                ("adherence", adherence.as_deref().unwrap_or(&none)),
+                ("hours", hours.as_str()),
+            ];
+            let way = if *promoted { "promoted" } else { "demoted" };
+            let mut paragraphs = vec![t_with(l, &format!("mail.level.{way}.body"), &args)];
+            for r in reasons {
+                let shown = |v: u32| format!("{:.1}", f64::from(v) / 100.0);
+                paragraphs.push(t_with(
+                    l,
+                    &format!("mail.level.shortfall.{}", r.measure),
+                    &[("got", &shown(r.got)), ("keep", &shown(r.keep))],
+                ));
+            }
+            let early = t(
+                l,
+                if *early_access {
+                    "mail.level.early_access.yes"
+                } else {
+                    "mail.level.early_access.no"
+                },
+            );
+            paragraphs.push(t_with(
+                l,
+                "mail.level.grants",
+                &[
+                    ("chats", &max_chats.to_string()),
+                    ("early", &early),
+                    ("pay", pay_multiplier),
+                ],
+            ));
+            (
+                t_with(l, &format!("mail.level.{way}.subject"), &args),
+                paragraphs,
+                Some((t(l, "mail.level.action").into_owned(), link.as_str())),
+            )
+        }
         MailKind::Shift(m) => {
             let key = m.notice.key();
             let args = [

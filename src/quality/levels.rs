@@ -20,7 +20,8 @@ use toml::de::{DeTable, DeValue};
 
 use crate::seats::rules::Report;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One level of the ladder: what reaching and keeping it asks, and what it grants.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct Level {
     pub number: u32,
     pub name_en: String,
@@ -29,7 +30,7 @@ pub struct Level {
     pub min_quality: u32,
     pub min_adherence_bp: u32,
     pub min_hours: u32,
-    /// To keep it.
+    /// To keep it: a month below either moves the agent down one level.
     pub keep_quality: u32,
     pub keep_adherence_bp: u32,
     /// What it grants.
@@ -81,6 +82,16 @@ impl Default for ChatCaps {
     /// The shipped `levels.toml`'s.
     fn default() -> Self {
         ChatCaps::of(&Levels::default())
+    }
+}
+
+impl Level {
+    /// The level's name in `locale`.
+    pub fn name(&self, locale: crate::accounts::model::Locale) -> &str {
+        match locale {
+            crate::accounts::model::Locale::ZhCn => &self.name_zh,
+            crate::accounts::model::Locale::En => &self.name_en,
+        }
     }
 }
 

@@ -691,6 +691,20 @@ fn rules(app: &TestApp, cast: &Cast) -> Vec<Rule> {
         },
         Rule {
             method: "GET",
+            documented: "/api/agents/me/level",
+            path: "/api/agents/me/level".into(),
+            body: None,
+            expect: agent_only(200),
+        },
+        Rule {
+            method: "GET",
+            documented: "/api/admin/agents/{agent_id}/level",
+            path: format!("/api/admin/agents/{}/level", cast.agent.id()),
+            body: None,
+            expect: admin_only(200),
+        },
+        Rule {
+            method: "GET",
             documented: "/api/merchant/briefing",
             path: format!("/api/merchant/briefing?merchant_id={a}"),
             body: None,

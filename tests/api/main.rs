@@ -17,6 +17,7 @@ mod chat_relay;
 mod cli;
 mod exam_pages;
 mod exams;
+mod levels;
 mod mail;
 mod merchant_api;
 mod migrations;
