@@ -127,17 +127,17 @@ fn as_input(view: &ProfileView) -> ProfileInput {
     }
 }
 
-/// The signed-in agent's session, or where to send the browser.
-async fn agent_session(
+/// The signed-in agent's page context and account, or where to send the browser.
+pub(crate) async fn agent_session(
     state: &AppState,
     req: &HttpRequest,
-) -> Result<(PageCtx, crate::accounts::model::AccountId), HttpResponse> {
+) -> Result<(PageCtx, crate::accounts::service::AccountView), HttpResponse> {
     let (caller, account) = page_session(state, req).await?;
     let ctx = PageCtx::new(req, Some(badge(&account)));
     if caller.role != Role::Agent {
         return Err(error_page(&ctx, AppError::Forbidden { code: "wrong_role" }));
     }
-    Ok((ctx, caller.id))
+    Ok((ctx, account))
 }
 
 #[derive(serde::Deserialize)]
@@ -154,7 +154,7 @@ async fn profile_page(
     q: web::Query<SavedQuery>,
 ) -> HttpResponse {
     let (ctx, id) = match agent_session(&state, &req).await {
-        Ok(s) => s,
+        Ok((ctx, account)) => (ctx, account.id),
         Err(res) => return res,
     };
     match service::get_profile(&state, id).await {
@@ -219,7 +219,7 @@ async fn save_profile(
     form: web::Form<HashMap<String, String>>,
 ) -> HttpResponse {
     let (ctx, id) = match agent_session(&state, &req).await {
-        Ok(s) => s,
+        Ok((ctx, account)) => (ctx, account.id),
         Err(res) => return res,
     };
     let form = form.into_inner();

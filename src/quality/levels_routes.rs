@@ -36,7 +36,7 @@ pub struct AgentLevel {
     pub history: Vec<LevelDecision>,
 }
 
-async fn level_for(state: &AppState, agent: AccountId) -> Result<AgentLevel, AppError> {
+pub(crate) async fn level_for(state: &AppState, agent: AccountId) -> Result<AgentLevel, AppError> {
     let (current, history) = state
         .db
         .run({

@@ -4,6 +4,7 @@
 //! monthly recomputation ([`levels`], `seat-rules/levels.toml`).
 
 pub mod levels;
+pub mod levels_pages;
 pub mod levels_routes;
 pub mod levels_store;
 pub mod rules;

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use serde_json::Value;
 
 use crate::both_backends;
-use crate::helpers::{Session, TestApp, problem};
+use crate::helpers::{Session, TestApp, browser, problem, signed_in};
 use crate::quality::{ChatFixture, insert_chat, insert_customer};
 use crate::shifts::{certified, json_of};
 use cloudseat::db::schema::{agent_level_changes, agents, lifecycle_events};
@@ -156,6 +156,35 @@ both_backends! {
         let seen = json_of(app.get_as(&format!("/api/admin/agents/{}/level", slow.id()), &admin.access).await).await;
         assert_eq!(seen["history"], level["history"]);
         problem(app.get_as("/api/admin/agents/nobody/level", &admin.access).await, 404, "not_found").await;
+
+        // The agent's page shows the same, month by month.
+        let b = signed_in(&app, &slow.email).await;
+        let html = b.get(app.url("/agent/level")).send().await.unwrap().text().await.unwrap();
+        assert!(html.contains("Associate (level 2)"), "{html}");
+        assert!(html.contains("<dt>Chats at once, at most</dt><dd>3</dd>"), "{html}");
+        assert!(html.contains("A month that meets all of these moves you up to Agent (level 3):"), "{html}");
+        assert!(html.contains(&format!("<th scope=\"row\">{month}</th><td>down from 3 to 2</td><td>16.7</td><td>—</td>")), "{html}");
+        assert!(html.contains("Quality 16.7, keeping needs 70.0."), "{html}");
+        assert!(html.contains(r#"<li><a href="/agent/level">My level</a></li>"#), "the nav links to it");
+    }
+
+    async fn the_level_page_is_for_signed_in_agents_and_says_when_nothing_is_decided(app) {
+        let res = browser().get(app.url("/agent/level")).send().await.unwrap();
+        assert_eq!(res.status(), reqwest::StatusCode::SEE_OTHER);
+        assert_eq!(res.headers()["location"], "/sign-in?next=/agent/level");
+        let shop = app.merchant("Tea House").await;
+        let b = signed_in(&app, &shop.email).await;
+        let res = b.get(app.url("/agent/level")).send().await.unwrap();
+        assert_eq!(res.status(), reqwest::StatusCode::FORBIDDEN);
+
+        let agent = certified(&app, "New Niu", "general").await;
+        let b = signed_in(&app, &agent.email).await;
+        let res = b.get(app.url("/agent/level")).send().await.unwrap();
+        assert_eq!(res.status(), reqwest::StatusCode::OK);
+        let html = res.text().await.unwrap();
+        assert!(html.contains("Trainee (level 1)"), "{html}");
+        assert!(html.contains("No month has been decided for you yet."), "{html}");
+        assert!(html.contains("<dt>Early access to new shifts</dt><dd>no</dd>"), "{html}");
     }
 
     async fn a_month_inside_the_grace_after_certification_does_not_demote(app) {
