@@ -461,17 +461,32 @@ diesel::define_sql_function! {
     fn coalesce(x: diesel::sql_types::Nullable<diesel::sql_types::Integer>, y: diesel::sql_types::Integer) -> diesel::sql_types::Integer;
 }
 
-/// An agent's quality for now: the percent of their latest reviewed, passed trial
-/// (a correlated subquery, so it can be filtered and sorted on).
+diesel::define_sql_function! {
+    #[sql_name = "coalesce"]
+    fn first_known(x: diesel::sql_types::Nullable<diesel::sql_types::Integer>, y: diesel::sql_types::Nullable<diesel::sql_types::Integer>) -> diesel::sql_types::Nullable<diesel::sql_types::Integer>;
+}
+
+/// An agent's quality for now (0-100, whole points): the score of the latest month their
+/// level was decided on with a score (real work, see `quality::levels_store`), else the
+/// percent of their latest reviewed, passed trial (correlated subqueries, so it can be
+/// filtered and sorted on).
 macro_rules! quality {
     () => {
-        trials::table
-            .filter(trials::agent_id.eq(agents::account_id))
-            .filter(trials::status.eq("passed"))
-            .filter(trials::reviewed_at.is_not_null())
-            .order((trials::reviewed_at.desc(), trials::id.desc()))
-            .select(trials::percent)
-            .single_value()
+        first_known(
+            crate::db::schema::agent_level_changes::table
+                .filter(crate::db::schema::agent_level_changes::agent_id.eq(agents::account_id))
+                .filter(crate::db::schema::agent_level_changes::quality_x100.is_not_null())
+                .order(crate::db::schema::agent_level_changes::month.desc())
+                .select(crate::db::schema::agent_level_changes::quality_x100 / 100)
+                .single_value(),
+            trials::table
+                .filter(trials::agent_id.eq(agents::account_id))
+                .filter(trials::status.eq("passed"))
+                .filter(trials::reviewed_at.is_not_null())
+                .order((trials::reviewed_at.desc(), trials::id.desc()))
+                .select(trials::percent)
+                .single_value(),
+        )
     };
 }
 

@@ -74,7 +74,7 @@ fn rules_check_prints_every_problem_and_fails() {
         "rules/pricing.toml: missing file",
         "rules/skills.toml:",
         "`seats_per_hour` must be above 0",
-        "rules/shifts.toml:16: `max_hours_per_week` (8) must be at least `max_hours_per_day` (10)",
+        "rules/shifts.toml:13: `max_hours_per_week` (8) must be at least `max_hours_per_day` (10)",
         "error: 4 problem(s) in the seat rules in rules",
     ] {
         assert!(stderr.contains(needle), "{needle:?} not in:\n{stderr}");

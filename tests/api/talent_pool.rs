@@ -6,7 +6,9 @@ use serde_json::{Value, json};
 
 use crate::both_backends;
 use crate::helpers::{Session, TestApp, field_codes, problem};
-use cloudseat::db::schema::{accounts, agents, certifications, exam_tracks, trial_slots, trials};
+use cloudseat::db::schema::{
+    accounts, agent_level_changes, agents, certifications, exam_tracks, trial_slots, trials,
+};
 
 /// Records what a passed trial will record once the trial flow exists: a reviewed, passed
 /// trial of `skill` with `percent`, and (when `valid_for` is given) a certification of
@@ -341,6 +343,39 @@ both_backends! {
         let filtered = app.get_as("/api/admin/agents/export.csv?skill=general&sort=-name", &admin.access).await.text().await.unwrap();
         assert_eq!(filtered.lines().count(), 2, "{filtered}");
         assert!(filtered.lines().nth(1).unwrap().contains("Ada Lin"));
+    }
+
+    async fn a_decided_months_quality_replaces_the_trial_score(app) {
+        let (admin, [ada, ..]) = cast(&app).await;
+        // Ada's trial said 90; her first decided month scored 65.99 (whole points: 65), and
+        // a later month with nothing measured does not erase it.
+        let id = ada.id();
+        app.with_db(move |c| {
+            for (month, quality) in [("2026-10", Some(6_599)), ("2026-11", None)] {
+                diesel::insert_into(agent_level_changes::table)
+                    .values((
+                        agent_level_changes::id.eq(cloudseat::db::new_id()),
+                        agent_level_changes::agent_id.eq(&id),
+                        agent_level_changes::month.eq(month),
+                        agent_level_changes::from_level.eq(1),
+                        agent_level_changes::to_level.eq(1),
+                        agent_level_changes::quality_x100.eq(quality),
+                        agent_level_changes::minutes_worked.eq(0),
+                        agent_level_changes::in_grace.eq(false),
+                        agent_level_changes::reasons.eq("[]"),
+                        agent_level_changes::ruleset_version.eq("test"),
+                        agent_level_changes::created_at.eq(cloudseat::db::now()),
+                    ))
+                    .execute(c)
+                    .unwrap();
+            }
+        })
+        .await;
+        let body: Value = app.get_as("/api/admin/agents?skill=general", &admin.access).await.json().await.unwrap();
+        assert_eq!(body["items"][0]["quality"], 65);
+        assert!(names(&app, &admin, "min_quality=80").await.is_empty());
+        assert_eq!(names(&app, &admin, "min_quality=66").await, ["Bea Moss"]);
+        assert_eq!(names(&app, &admin, "sort=-quality&min_quality=0").await, ["Bea Moss", "Ada Lin"]);
     }
 }
 
