@@ -4,6 +4,9 @@
 //! monthly recomputation ([`levels`], `seat-rules/levels.toml`).
 
 pub mod levels;
+pub mod masking;
+pub mod reviews;
+pub mod routes;
 pub mod rules;
 pub mod sampling;
 pub mod score;

@@ -166,6 +166,50 @@ pub fn period_facts(
     first_response_target_secs: u32,
     reopen_window_hours: u32,
 ) -> QueryResult<BTreeMap<String, Facts>> {
+    facts(
+        conn,
+        None,
+        from,
+        to,
+        first_response_target_secs,
+        reopen_window_hours,
+    )
+}
+
+/// One agent's [`Facts`] for the period, as [`period_facts`] counts them.
+pub fn agent_facts(
+    conn: &mut DbConn,
+    agent: &str,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+    first_response_target_secs: u32,
+    reopen_window_hours: u32,
+) -> QueryResult<Facts> {
+    Ok(facts(
+        conn,
+        Some(agent),
+        from,
+        to,
+        first_response_target_secs,
+        reopen_window_hours,
+    )?
+    .remove(agent)
+    .unwrap_or_default())
+}
+
+fn facts(
+    conn: &mut DbConn,
+    agent: Option<&str>,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+    first_response_target_secs: u32,
+    reopen_window_hours: u32,
+) -> QueryResult<BTreeMap<String, Facts>> {
+    let one_agent = if agent.is_some() {
+        " AND c.agent_id = ?"
+    } else {
+        ""
+    };
     let stars = |n: u8| {
         format!("CAST(SUM(CASE WHEN c.rating = {n} THEN 1 ELSE 0 END) AS BIGINT) AS stars{n}")
     };
@@ -175,7 +219,7 @@ pub fn period_facts(
          CAST(SUM(CASE WHEN {} THEN 1 ELSE 0 END) AS BIGINT) AS in_target, \
          CAST(SUM(CASE WHEN {} THEN 1 ELSE 0 END) AS BIGINT) AS reopened \
          FROM chats c \
-         WHERE c.closed_at >= ? AND c.closed_at < ? AND c.status = 'closed' AND c.agent_id IS NOT NULL \
+         WHERE c.closed_at >= ? AND c.closed_at < ? AND c.status = 'closed' AND c.agent_id IS NOT NULL{} \
          GROUP BY c.agent_id",
         stars(1),
         stars(2),
@@ -184,35 +228,55 @@ pub fn period_facts(
         stars(5),
         in_target_sql(conn),
         reopened_sql(conn),
+        one_agent,
     );
     let target_plus_one = i32::try_from(first_response_target_secs)
         .unwrap_or(i32::MAX - 1)
         .saturating_add(1);
     let window = i32::try_from(reopen_window_hours).unwrap_or(i32::MAX);
-    let chat_rows: Vec<ChatCounts> = run(conn, &chats_sql, |sql| {
-        Raw(
-            diesel::sql_query(sql)
-                .bind::<Integer, _>(target_plus_one)
-                .bind::<Integer, _>(window)
-                .bind::<Timestamp, _>(from)
-                .bind::<Timestamp, _>(to),
-            std::marker::PhantomData,
-        )
-    })?;
+    let chats_query = |sql: String| {
+        diesel::sql_query(sql)
+            .bind::<Integer, _>(target_plus_one)
+            .bind::<Integer, _>(window)
+            .bind::<Timestamp, _>(from)
+            .bind::<Timestamp, _>(to)
+    };
+    let chat_rows: Vec<ChatCounts> = match agent {
+        None => run(conn, &chats_sql, |sql| {
+            Raw(chats_query(sql), std::marker::PhantomData)
+        })?,
+        Some(a) => run(conn, &chats_sql, |sql| {
+            Raw(
+                chats_query(sql).bind::<Text, _>(a.to_owned()),
+                std::marker::PhantomData,
+            )
+        })?,
+    };
 
-    let reviews_sql = "SELECT r.agent_id AS agent_id, COALESCE(d.amended_x100, r.total_x100) AS score_x100, \
+    let reviews_sql = format!(
+        "SELECT r.agent_id AS agent_id, COALESCE(d.amended_x100, r.total_x100) AS score_x100, \
          CAST(COUNT(*) AS BIGINT) AS n \
          FROM chat_reviews r LEFT JOIN review_disputes d ON d.review_id = r.id AND d.status = 'accepted' \
-         WHERE r.chat_closed_at >= ? AND r.chat_closed_at < ? \
-         GROUP BY r.agent_id, COALESCE(d.amended_x100, r.total_x100)";
-    let review_rows: Vec<ReviewCounts> = run(conn, reviews_sql, |sql| {
-        Raw(
-            diesel::sql_query(sql)
-                .bind::<Timestamp, _>(from)
-                .bind::<Timestamp, _>(to),
-            std::marker::PhantomData,
-        )
-    })?;
+         WHERE r.chat_closed_at >= ? AND r.chat_closed_at < ?{} \
+         GROUP BY r.agent_id, COALESCE(d.amended_x100, r.total_x100)",
+        one_agent.replace("c.", "r.")
+    );
+    let reviews_query = |sql: String| {
+        diesel::sql_query(sql)
+            .bind::<Timestamp, _>(from)
+            .bind::<Timestamp, _>(to)
+    };
+    let review_rows: Vec<ReviewCounts> = match agent {
+        None => run(conn, &reviews_sql, |sql| {
+            Raw(reviews_query(sql), std::marker::PhantomData)
+        })?,
+        Some(a) => run(conn, &reviews_sql, |sql| {
+            Raw(
+                reviews_query(sql).bind::<Text, _>(a.to_owned()),
+                std::marker::PhantomData,
+            )
+        })?,
+    };
 
     let mut facts: BTreeMap<String, Facts> = BTreeMap::new();
     for row in chat_rows {
