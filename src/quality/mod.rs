@@ -4,6 +4,7 @@
 //! monthly recomputation ([`levels`], `seat-rules/levels.toml`).
 
 pub mod levels;
+pub mod library;
 pub mod masking;
 pub mod reviews;
 pub mod routes;

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use super::library::{self, ModelChat, ModelChatSummary};
 use super::reviews::{self, DisputeInput, DisputeView, ResolveInput, ReviewInput, ReviewView};
 use super::score::{self, Score};
 use super::store;
@@ -24,7 +25,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(agent_quality)
         .service(dispute_review)
         .service(list_disputes)
-        .service(resolve_dispute);
+        .service(resolve_dispute)
+        .service(model_chats)
+        .service(model_chat);
 }
 
 /// Reviews a closed chat on its skill's scorecard: every criterion scored on its scale with
@@ -376,4 +379,68 @@ async fn resolve_dispute(
     let view = reviews::resolve(&state, admin.0.id, path.into_inner(), body.into_inner()).await?;
     state.wake_outbox();
     Ok(web::Json(view))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LibraryQuery {
+    /// Only this skill's model chats.
+    pub skill: Option<String>,
+}
+
+/// The model-chat library, newest first: exemplary chats, customer details masked.
+#[utoipa::path(
+    tag = "quality",
+    security(("bearer" = [])),
+    params(LibraryQuery, PageQuery),
+    responses(
+        (status = 200, body = Page<ModelChatSummary>),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Shops; agents not yet certified (`not_certified`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A bad limit or cursor", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/api/model-chats")]
+async fn model_chats(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<LibraryQuery>,
+    page: web::Query<PageQuery>,
+) -> Result<web::Json<Page<ModelChatSummary>>, AppError> {
+    let (limit, cursor) = page.parse()?;
+    let skill = query
+        .into_inner()
+        .skill
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty());
+    let rows = library::list(&state, caller, skill, limit, cursor).await?;
+    Ok(web::Json(Page::from_rows(
+        rows,
+        limit,
+        |r| r.id.clone(),
+        |r| r,
+    )))
+}
+
+/// One model chat: its masked transcript only.
+#[utoipa::path(
+    tag = "quality",
+    security(("bearer" = [])),
+    params(("model_chat_id" = String, Path, description = "The model chat")),
+    responses(
+        (status = 200, body = ModelChat),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Shops; agents not yet certified (`not_certified`)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/api/model-chats/{model_chat_id}")]
+async fn model_chat(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+) -> Result<web::Json<ModelChat>, AppError> {
+    Ok(web::Json(
+        library::get(&state, caller, path.into_inner()).await?,
+    ))
 }

@@ -1043,6 +1043,33 @@ fn rules(app: &TestApp, cast: &Cast) -> Vec<Rule> {
             body: Some(json!({"decision": "reject", "answer": "the review stands"})),
             expect: admin_only(404),
         },
+        // The model-chat library: admins and certified agents (the cast's agent is not).
+        Rule {
+            method: "GET",
+            documented: "/api/model-chats",
+            path: "/api/model-chats".into(),
+            body: None,
+            expect: [
+                (Who::Anonymous, 401),
+                (Who::Agent, 403),
+                (Who::ShopA, 403),
+                (Who::ShopB, 403),
+                (Who::Admin, 200),
+            ],
+        },
+        Rule {
+            method: "GET",
+            documented: "/api/model-chats/{model_chat_id}",
+            path: "/api/model-chats/0190a5c4-0000-7000-8000-000000000000".into(),
+            body: None,
+            expect: [
+                (Who::Anonymous, 401),
+                (Who::Agent, 403),
+                (Who::ShopA, 403),
+                (Who::ShopB, 403),
+                (Who::Admin, 404),
+            ],
+        },
         // Shop A's staff close it; the admin then finds it closed.
         Rule {
             method: "POST",

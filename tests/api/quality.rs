@@ -447,6 +447,33 @@ both_backends! {
         assert_eq!(lines[0]["body"], "Hi, [customer] here, order [order no.] has not arrived");
         assert_eq!(lines[1]["body"], "Sorry [customer]! I will call you on [phone] or mail [email]");
         assert_eq!(lines[1]["sender"], "agent");
+
+        // The library: admins and certified agents read the masked snapshot only.
+        let shop = app.merchant("Library Shop").await;
+        let reader = app.agent("Reader").await;
+        let list_path = "/api/model-chats?skill=general";
+        problem(app.get_as(list_path, &reader.access).await, 403, "not_certified").await;
+        problem(app.get_as(list_path, &shop.access).await, 403, "wrong_role").await;
+        let r = reader.id();
+        app.with_db(move |conn| {
+            diesel::update(cloudseat::db::schema::agents::table.find(&r))
+                .set(cloudseat::db::schema::agents::status.eq("certified"))
+                .execute(conn)
+                .unwrap();
+        })
+        .await;
+        let list: Value = app.get_as(list_path, &reader.access).await.json().await.unwrap();
+        assert_eq!(list["items"].as_array().unwrap().len(), 1, "{list}");
+        assert_eq!(list["items"][0]["messages"], 2);
+        let id = list["items"][0]["id"].as_str().unwrap().to_owned();
+        let one: Value = app.get_as(&format!("/api/model-chats/{id}"), &reader.access).await.json().await.unwrap();
+        assert_eq!(one["transcript"], lines);
+        assert!(!one.to_string().contains("Zhang"), "{one}");
+        let by_admin: Value = app.get_as(&format!("/api/model-chats/{id}"), &admin.access).await.json().await.unwrap();
+        assert_eq!(by_admin["id"], id.as_str());
+        problem(app.get_as("/api/model-chats/no-such", &reader.access).await, 404, "not_found").await;
+        let other: Value = app.get_as("/api/model-chats?skill=pre_sale", &admin.access).await.json().await.unwrap();
+        assert_eq!(other["items"], json!([]));
     }
 
     async fn the_reviewed_agent_disputes_once_and_an_admin_resolves_it(app) {
