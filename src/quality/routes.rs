@@ -27,7 +27,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(list_disputes)
         .service(resolve_dispute)
         .service(model_chats)
-        .service(model_chat);
+        .service(model_chat)
+        .service(review_sample);
 }
 
 /// Reviews a closed chat on its skill's scorecard: every criterion scored on its scale with
@@ -157,19 +158,28 @@ fn instant(field: &str, raw: &str, errors: &mut FieldErrors) -> Option<NaiveDate
     )
 }
 
-async fn quality(
+/// Pay periods are local days of the market's zone: a day's start as a UTC instant.
+fn start_of(zone: chrono_tz::Tz, d: NaiveDate) -> NaiveDateTime {
+    zone.from_local_datetime(&d.and_time(chrono::NaiveTime::MIN))
+        .earliest()
+        .map(|t| t.naive_utc())
+        .unwrap_or_else(|| d.and_time(chrono::NaiveTime::MIN))
+}
+
+fn next_day(d: NaiveDate) -> NaiveDate {
+    d.checked_add_days(Days::new(1)).unwrap_or(d)
+}
+
+type Periods = Vec<(NaiveDate, NaiveDate)>;
+
+/// The queried period (by default the current pay period, `pay.toml`'s `period`) and the
+/// last six pay periods (first and last local day), oldest first.
+fn period(
     state: &AppState,
-    agent: AccountId,
-    query: QualityQuery,
-) -> Result<QualityView, AppError> {
-    let rules = state.rules();
+    rules: &crate::seats::rules::Ruleset,
+    query: &QualityQuery,
+) -> Result<(NaiveDateTime, NaiveDateTime, Periods), AppError> {
     let zone = rules.market.time_zone;
-    let start_of = |d: NaiveDate| -> NaiveDateTime {
-        zone.from_local_datetime(&d.and_time(chrono::NaiveTime::MIN))
-            .earliest()
-            .map(|t| t.naive_utc())
-            .unwrap_or_else(|| d.and_time(chrono::NaiveTime::MIN))
-    };
     let today = state
         .clock
         .now()
@@ -185,15 +195,14 @@ async fn quality(
     }
     periods.reverse();
     let (current_first, current_last) = periods[5];
-    let next_day = |d: NaiveDate| d.checked_add_days(Days::new(1)).unwrap_or(d);
     let mut errors = FieldErrors::new();
     let from = match query.from.as_deref().filter(|s| !s.trim().is_empty()) {
         Some(raw) => instant("from", raw, &mut errors),
-        None => Some(start_of(current_first)),
+        None => Some(start_of(zone, current_first)),
     };
     let to = match query.to.as_deref().filter(|s| !s.trim().is_empty()) {
         Some(raw) => instant("to", raw, &mut errors),
-        None => Some(start_of(next_day(current_last))),
+        None => Some(start_of(zone, next_day(current_last))),
     };
     if let (Some(f), Some(t)) = (from, to)
         && t <= f
@@ -207,12 +216,23 @@ async fn quality(
         return Err(errors.into());
     };
     errors.finish()?;
+    Ok((from, to, periods))
+}
+
+async fn quality(
+    state: &AppState,
+    agent: AccountId,
+    query: QualityQuery,
+) -> Result<QualityView, AppError> {
+    let rules = state.rules();
+    let zone = rules.market.time_zone;
+    let (from, to, periods) = period(state, &rules, &query)?;
     let target = rules.chat.first_response_target_secs;
     let window = rules.quality.reopen_window_hours;
     let weights = rules.quality.weights;
     let bounds: Vec<(NaiveDate, NaiveDate, NaiveDateTime, NaiveDateTime)> = periods
         .iter()
-        .map(|&(f, l)| (f, l, start_of(f), start_of(next_day(l))))
+        .map(|&(f, l)| (f, l, start_of(zone, f), start_of(zone, next_day(l))))
         .collect();
     let id = agent.as_str().to_owned();
     let (facts, trend) = state
@@ -443,4 +463,98 @@ async fn model_chat(
     Ok(web::Json(
         library::get(&state, caller, path.into_inner()).await?,
     ))
+}
+
+/// A chat the sample proposes for review.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SampleChat {
+    pub chat_id: String,
+    /// `low_rating`, `slow_first_response` (always proposed) or `drawn` (the keyed draw
+    /// that fills the sample up to its size).
+    pub reason: String,
+    /// Reviewed already, by anyone.
+    pub reviewed: bool,
+}
+
+/// One agent's review sample for the period.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SampleAgent {
+    pub agent_id: String,
+    /// Certified less than `new_agent_days` before the period ended (a larger sample).
+    pub new_agent: bool,
+    pub closed_chats: usize,
+    pub proposed: Vec<SampleChat>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SamplePage {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    /// In agent id order.
+    pub items: Vec<SampleAgent>,
+    pub next_cursor: Option<String>,
+}
+
+/// The review sample of a period (by default the current pay period), per agent: every
+/// low-rated chat and every slow first reply, then a reproducible draw up to the sample
+/// size (`quality.toml`), each marked reviewed or not.
+#[utoipa::path(
+    tag = "admin",
+    security(("bearer" = [])),
+    params(QualityQuery, PageQuery),
+    responses(
+        (status = 200, body = SamplePage),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A bad period (`invalid_instant`, `period_inverted`), limit or cursor", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/api/admin/quality/sample")]
+async fn review_sample(
+    state: web::Data<AppState>,
+    _admin: Admin,
+    query: web::Query<QualityQuery>,
+    page: web::Query<PageQuery>,
+) -> Result<web::Json<SamplePage>, AppError> {
+    let (limit, cursor) = page.parse()?;
+    let rules = state.rules();
+    let (from, to, _) = period(&state, &rules, &query)?;
+    let target = rules.chat.first_response_target_secs;
+    let sources = state
+        .db
+        .run(move |conn| {
+            store::sample_sources(conn, from, to, target, cursor.as_deref(), limit + 1)
+        })
+        .await?;
+    let quality = rules.quality;
+    let new_since = to - chrono::Duration::days(i64::from(quality.new_agent_days));
+    let page = Page::from_rows(
+        sources,
+        limit,
+        |s| s.agent_id.clone(),
+        |s| {
+            let new_agent = s.first_certified_at.is_none_or(|at| at > new_since);
+            let key = format!("{}/{}", from.and_utc().to_rfc3339(), s.agent_id);
+            let proposed = super::sampling::propose(&quality, new_agent, &key, &s.candidates)
+                .into_iter()
+                .map(|(chat_id, reason)| SampleChat {
+                    reviewed: s.reviewed.contains(&chat_id),
+                    chat_id,
+                    reason: reason.as_str().to_owned(),
+                })
+                .collect();
+            SampleAgent {
+                agent_id: s.agent_id,
+                new_agent,
+                closed_chats: s.candidates.len(),
+                proposed,
+            }
+        },
+    );
+    Ok(web::Json(SamplePage {
+        from: from.and_utc(),
+        to: to.and_utc(),
+        items: page.items,
+        next_cursor: page.next_cursor,
+    }))
 }

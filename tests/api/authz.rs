@@ -1043,6 +1043,13 @@ fn rules(app: &TestApp, cast: &Cast) -> Vec<Rule> {
             body: Some(json!({"decision": "reject", "answer": "the review stands"})),
             expect: admin_only(404),
         },
+        Rule {
+            method: "GET",
+            documented: "/api/admin/quality/sample",
+            path: "/api/admin/quality/sample".into(),
+            body: None,
+            expect: admin_only(200),
+        },
         // The model-chat library: admins and certified agents (the cast's agent is not).
         Rule {
             method: "GET",

@@ -541,3 +541,65 @@ both_backends! {
         assert_eq!(field_codes(&body), [("review_id".to_owned(), "dispute_window_closed".to_owned())]);
     }
 }
+
+both_backends! {
+    async fn the_review_sample_proposes_flagged_chats_then_draws_per_agent(app) {
+        let shop = app.merchant("Sample Shop").await;
+        let admin = app.admin().await;
+        let a = app.agent("Sampled A").await.id();
+        let b = app.agent("Sampled B").await.id();
+        let m = shop.merchant_id();
+        let (aa, bb) = (a.clone(), b.clone());
+        let (low, slow) = app.with_db(move |conn| {
+            let customer = insert_customer(conn, &m);
+            let chat = |conn: &mut DbConn, agent: &str, minute: u32, rating: Option<i32>, reply_secs: u32| {
+                insert_chat(conn, &ChatFixture {
+                    merchant: &m, customer: &customer, agent: Some(agent), status: "closed",
+                    created: at(1, 9, minute, 0, 0), accepted: Some(at(1, 9, minute, 0, 0)),
+                    first_response: Some(at(1, 9, minute, reply_secs, 0)),
+                    closed: Some(at(1, 10, minute, 0, 0)), rating,
+                })
+            };
+            let low = chat(conn, &aa, 0, Some(1), 5);
+            let slow = chat(conn, &aa, 1, Some(5), 45);
+            for i in 2..14 {
+                chat(conn, &aa, i, Some(4), 5);
+            }
+            for i in 0..3 {
+                chat(conn, &bb, 20 + i, None, 5);
+            }
+            (low, slow)
+        }).await;
+        let admin_token = admin.access.clone();
+        let body = json!({"scores": [
+            {"criterion": "accuracy", "score": 4}, {"criterion": "resolution", "score": 4},
+            {"criterion": "tone", "score": 4}, {"criterion": "process", "score": 2},
+        ]});
+        assert_eq!(app.post_as(&format!("/api/chats/{low}/reviews"), &admin_token, &body).await.status(), 201);
+
+        let path = "/api/admin/quality/sample?from=2026-11-01T00:00:00Z&to=2026-11-02T00:00:00Z";
+        let all: Value = app.get_as(path, &admin.access).await.json().await.unwrap();
+        let items = all["items"].as_array().unwrap();
+        assert_eq!(items.len(), 2, "{all}");
+        let of = |id: &str| items.iter().find(|i| i["agent_id"] == id).unwrap().clone();
+        let sample_a = of(&a);
+        // New (never certified): 10 chats of 14, the low rating and the slow reply first.
+        assert_eq!(sample_a["new_agent"], true);
+        assert_eq!(sample_a["closed_chats"], 14);
+        let proposed = sample_a["proposed"].as_array().unwrap();
+        assert_eq!(proposed.len(), 10);
+        assert_eq!((proposed[0]["chat_id"].as_str(), proposed[0]["reason"].as_str(), proposed[0]["reviewed"].as_bool()), (Some(low.as_str()), Some("low_rating"), Some(true)));
+        assert_eq!((proposed[1]["chat_id"].as_str(), proposed[1]["reason"].as_str(), proposed[1]["reviewed"].as_bool()), (Some(slow.as_str()), Some("slow_first_response"), Some(false)));
+        assert!(proposed[2..].iter().all(|p| p["reason"] == "drawn" && p["reviewed"] == false));
+        // Few chats: every one is proposed.
+        assert_eq!(of(&b)["proposed"].as_array().unwrap().len(), 3);
+        // The same sample every time, page by page.
+        let first: Value = app.get_as(&format!("{path}&limit=1"), &admin.access).await.json().await.unwrap();
+        let cursor = first["next_cursor"].as_str().unwrap().to_owned();
+        let second: Value = app.get_as(&format!("{path}&limit=1&cursor={cursor}"), &admin.access).await.json().await.unwrap();
+        assert_eq!(json!([first["items"][0], second["items"][0]]), all["items"]);
+        assert!(second["next_cursor"].is_null());
+        let body = problem(app.get_as("/api/admin/quality/sample?from=yesterday", &admin.access).await, 422, "validation_failed").await;
+        assert_eq!(field_codes(&body), [("from".to_owned(), "invalid_instant".to_owned())]);
+    }
+}
