@@ -888,3 +888,71 @@ pub async fn resolve(
         .await
         .map_err(AppError::from)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::quality::scorecards::Scorecards;
+
+    fn input(items: &[(&str, i64)]) -> Vec<ScoreInput> {
+        items
+            .iter()
+            .map(|(c, s)| ScoreInput {
+                criterion: (*c).to_owned(),
+                score: *s,
+                comment: Some("  ok  ".to_owned()),
+            })
+            .collect()
+    }
+
+    fn fields(e: FieldErrors) -> Vec<(String, String)> {
+        match AppError::from(e) {
+            AppError::Validation(v) => v.into_iter().map(|e| (e.field, e.code)).collect(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_full_review_is_weighted_on_the_scales() {
+        let cards = Scorecards::default();
+        let card = cards.for_skill("anything");
+        let (scored, total) = check_scores(card, &input(&[("overall", 3)])).unwrap();
+        assert_eq!(total, 7_500);
+        assert_eq!(scored[0].comment.as_deref(), Some("ok"));
+        assert_eq!((scored[0].max, scored[0].weight_bp), (4, 10_000));
+    }
+
+    #[test]
+    fn off_scale_unknown_twice_and_missing_criteria_are_each_named() {
+        let cards = Scorecards::default();
+        let card = cards.for_skill("general");
+        assert_eq!(
+            fields(check_scores(card, &input(&[("overall", 5)])).unwrap_err()),
+            [("scores[0].score".to_owned(), "out_of_scale".to_owned())]
+        );
+        assert_eq!(
+            fields(check_scores(card, &input(&[("overall", -1)])).unwrap_err()),
+            [("scores[0].score".to_owned(), "out_of_scale".to_owned())]
+        );
+        assert_eq!(
+            fields(
+                check_scores(
+                    card,
+                    &input(&[("overall", 1), ("speed", 1), ("overall", 2)])
+                )
+                .unwrap_err()
+            ),
+            [
+                (
+                    "scores[1].criterion".to_owned(),
+                    "unknown_criterion".to_owned()
+                ),
+                ("scores[2].criterion".to_owned(), "duplicate".to_owned()),
+            ]
+        );
+        assert_eq!(
+            fields(check_scores(card, &[]).unwrap_err()),
+            [("scores".to_owned(), "missing_criterion".to_owned())]
+        );
+    }
+}
