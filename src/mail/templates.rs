@@ -54,6 +54,13 @@ pub enum MailKind {
         result: ExamMailResult,
         link: String,
     },
+    /// To an agent: an admin resolved their dispute of a review. `score` is the amended
+    /// score (accepted disputes), e.g. `82.50`.
+    ReviewDisputeResolved {
+        accepted: bool,
+        score: Option<String>,
+        answer: String,
+    },
     TrialBooked {
         skill: String,
         /// Local start and end, with the zone's name.
@@ -370,6 +377,29 @@ pub fn render(
                 vec![body],
                 Some((action.into_owned(), link.as_str())),
             )
+        }
+        MailKind::ReviewDisputeResolved {
+            accepted,
+            score,
+            answer,
+        } => {
+            let mut p = vec![if *accepted {
+                t_with(
+                    l,
+                    "mail.review_dispute.accepted",
+                    &[("score", score.as_deref().unwrap_or("-"))],
+                )
+            } else {
+                t(l, "mail.review_dispute.rejected").into_owned()
+            }];
+            if !answer.is_empty() {
+                p.push(t_with(
+                    l,
+                    "mail.review_dispute.answer",
+                    &[("answer", answer)],
+                ));
+            }
+            (t(l, "mail.review_dispute.subject").into_owned(), p, None)
         }
         MailKind::TrialBooked { skill, when, link } => (
             t_with(l, "mail.trial.booked.subject", &[("skill", skill)]),

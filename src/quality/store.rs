@@ -166,6 +166,50 @@ pub fn period_facts(
     first_response_target_secs: u32,
     reopen_window_hours: u32,
 ) -> QueryResult<BTreeMap<String, Facts>> {
+    facts(
+        conn,
+        None,
+        from,
+        to,
+        first_response_target_secs,
+        reopen_window_hours,
+    )
+}
+
+/// One agent's [`Facts`] for the period, as [`period_facts`] counts them.
+pub fn agent_facts(
+    conn: &mut DbConn,
+    agent: &str,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+    first_response_target_secs: u32,
+    reopen_window_hours: u32,
+) -> QueryResult<Facts> {
+    Ok(facts(
+        conn,
+        Some(agent),
+        from,
+        to,
+        first_response_target_secs,
+        reopen_window_hours,
+    )?
+    .remove(agent)
+    .unwrap_or_default())
+}
+
+fn facts(
+    conn: &mut DbConn,
+    agent: Option<&str>,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+    first_response_target_secs: u32,
+    reopen_window_hours: u32,
+) -> QueryResult<BTreeMap<String, Facts>> {
+    let one_agent = if agent.is_some() {
+        " AND c.agent_id = ?"
+    } else {
+        ""
+    };
     let stars = |n: u8| {
         format!("CAST(SUM(CASE WHEN c.rating = {n} THEN 1 ELSE 0 END) AS BIGINT) AS stars{n}")
     };
@@ -175,7 +219,7 @@ pub fn period_facts(
          CAST(SUM(CASE WHEN {} THEN 1 ELSE 0 END) AS BIGINT) AS in_target, \
          CAST(SUM(CASE WHEN {} THEN 1 ELSE 0 END) AS BIGINT) AS reopened \
          FROM chats c \
-         WHERE c.closed_at >= ? AND c.closed_at < ? AND c.status = 'closed' AND c.agent_id IS NOT NULL \
+         WHERE c.closed_at >= ? AND c.closed_at < ? AND c.status = 'closed' AND c.agent_id IS NOT NULL{} \
          GROUP BY c.agent_id",
         stars(1),
         stars(2),
@@ -184,35 +228,55 @@ pub fn period_facts(
         stars(5),
         in_target_sql(conn),
         reopened_sql(conn),
+        one_agent,
     );
     let target_plus_one = i32::try_from(first_response_target_secs)
         .unwrap_or(i32::MAX - 1)
         .saturating_add(1);
     let window = i32::try_from(reopen_window_hours).unwrap_or(i32::MAX);
-    let chat_rows: Vec<ChatCounts> = run(conn, &chats_sql, |sql| {
-        Raw(
-            diesel::sql_query(sql)
-                .bind::<Integer, _>(target_plus_one)
-                .bind::<Integer, _>(window)
-                .bind::<Timestamp, _>(from)
-                .bind::<Timestamp, _>(to),
-            std::marker::PhantomData,
-        )
-    })?;
+    let chats_query = |sql: String| {
+        diesel::sql_query(sql)
+            .bind::<Integer, _>(target_plus_one)
+            .bind::<Integer, _>(window)
+            .bind::<Timestamp, _>(from)
+            .bind::<Timestamp, _>(to)
+    };
+    let chat_rows: Vec<ChatCounts> = match agent {
+        None => run(conn, &chats_sql, |sql| {
+            Raw(chats_query(sql), std::marker::PhantomData)
+        })?,
+        Some(a) => run(conn, &chats_sql, |sql| {
+            Raw(
+                chats_query(sql).bind::<Text, _>(a.to_owned()),
+                std::marker::PhantomData,
+            )
+        })?,
+    };
 
-    let reviews_sql = "SELECT r.agent_id AS agent_id, COALESCE(d.amended_x100, r.total_x100) AS score_x100, \
+    let reviews_sql = format!(
+        "SELECT r.agent_id AS agent_id, COALESCE(d.amended_x100, r.total_x100) AS score_x100, \
          CAST(COUNT(*) AS BIGINT) AS n \
          FROM chat_reviews r LEFT JOIN review_disputes d ON d.review_id = r.id AND d.status = 'accepted' \
-         WHERE r.chat_closed_at >= ? AND r.chat_closed_at < ? \
-         GROUP BY r.agent_id, COALESCE(d.amended_x100, r.total_x100)";
-    let review_rows: Vec<ReviewCounts> = run(conn, reviews_sql, |sql| {
-        Raw(
-            diesel::sql_query(sql)
-                .bind::<Timestamp, _>(from)
-                .bind::<Timestamp, _>(to),
-            std::marker::PhantomData,
-        )
-    })?;
+         WHERE r.chat_closed_at >= ? AND r.chat_closed_at < ?{} \
+         GROUP BY r.agent_id, COALESCE(d.amended_x100, r.total_x100)",
+        one_agent.replace("c.", "r.")
+    );
+    let reviews_query = |sql: String| {
+        diesel::sql_query(sql)
+            .bind::<Timestamp, _>(from)
+            .bind::<Timestamp, _>(to)
+    };
+    let review_rows: Vec<ReviewCounts> = match agent {
+        None => run(conn, &reviews_sql, |sql| {
+            Raw(reviews_query(sql), std::marker::PhantomData)
+        })?,
+        Some(a) => run(conn, &reviews_sql, |sql| {
+            Raw(
+                reviews_query(sql).bind::<Text, _>(a.to_owned()),
+                std::marker::PhantomData,
+            )
+        })?,
+    };
 
     let mut facts: BTreeMap<String, Facts> = BTreeMap::new();
     for row in chat_rows {
@@ -242,4 +306,99 @@ pub fn period_facts(
         f.review_scores_x100.sort_unstable();
     }
     Ok(facts)
+}
+
+/// What the review sample of one agent's period is drawn from.
+pub struct SampleSource {
+    pub agent_id: String,
+    /// When the agent's first certification was granted (`None`: never).
+    pub first_certified_at: Option<NaiveDateTime>,
+    pub candidates: Vec<super::sampling::Candidate>,
+    /// The candidates already reviewed, by anyone.
+    pub reviewed: std::collections::BTreeSet<String>,
+}
+
+#[derive(QueryableByName)]
+struct CandidateRow {
+    #[diesel(sql_type = Text)]
+    id: String,
+    #[diesel(sql_type = diesel::sql_types::Nullable<Integer>)]
+    rating: Option<i32>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<Integer>)]
+    in_target: Option<i32>,
+}
+
+/// The agents with chats closed in `[from, to)` after `after` (agent id order), at most
+/// `limit`, each with their closed chats as sampling candidates (first reply judged as
+/// [`period_facts`] does) and which of them were reviewed.
+pub fn sample_sources(
+    conn: &mut DbConn,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+    first_response_target_secs: u32,
+    after: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<SampleSource>> {
+    use crate::db::schema::{certifications, chat_reviews, chats};
+
+    let mut q = chats::table
+        .filter(chats::closed_at.ge(from))
+        .filter(chats::closed_at.lt(to))
+        .filter(chats::status.eq("closed"))
+        .filter(chats::agent_id.is_not_null())
+        .select(chats::agent_id.assume_not_null())
+        .distinct()
+        .order(chats::agent_id.asc())
+        .limit(limit)
+        .into_boxed();
+    if let Some(a) = after {
+        q = q.filter(chats::agent_id.gt(a.to_owned()));
+    }
+    let agents: Vec<String> = q.load(conn)?;
+    let target_plus_one = i32::try_from(first_response_target_secs)
+        .unwrap_or(i32::MAX - 1)
+        .saturating_add(1);
+    let sql = format!(
+        "SELECT c.id AS id, c.rating AS rating, \
+         CASE WHEN c.first_response_at IS NULL OR c.accepted_at IS NULL THEN NULL WHEN {} THEN 1 ELSE 0 END AS in_target \
+         FROM chats c WHERE c.agent_id = ? AND c.closed_at >= ? AND c.closed_at < ? AND c.status = 'closed'",
+        in_target_sql(conn)
+    );
+    let mut out = Vec::with_capacity(agents.len());
+    for agent in agents {
+        let rows: Vec<CandidateRow> = run(conn, &sql, |sql| {
+            Raw(
+                diesel::sql_query(sql)
+                    .bind::<Integer, _>(target_plus_one)
+                    .bind::<Text, _>(agent.clone())
+                    .bind::<Timestamp, _>(from)
+                    .bind::<Timestamp, _>(to),
+                std::marker::PhantomData,
+            )
+        })?;
+        let reviewed: Vec<String> = chat_reviews::table
+            .filter(chat_reviews::agent_id.eq(&agent))
+            .filter(chat_reviews::chat_closed_at.ge(from))
+            .filter(chat_reviews::chat_closed_at.lt(to))
+            .select(chat_reviews::chat_id)
+            .load(conn)?;
+        let first_certified_at: Option<NaiveDateTime> = certifications::table
+            .filter(certifications::agent_id.eq(&agent))
+            .select(diesel::dsl::min(certifications::certified_at))
+            .first(conn)?;
+        out.push(SampleSource {
+            agent_id: agent,
+            first_certified_at,
+            candidates: rows
+                .into_iter()
+                .map(|r| super::sampling::Candidate {
+                    chat_id: r.id,
+                    rating: r.rating.and_then(|v| u8::try_from(v).ok()),
+                    first_response_in_target: r.in_target.map(|v| v == 1),
+                })
+                .collect(),
+            reviewed: reviewed.into_iter().collect(),
+        });
+    }
+    Ok(out)
 }

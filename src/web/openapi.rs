@@ -22,6 +22,7 @@ use utoipa::{Modify, OpenApi};
         (name = "exams", description = "Taking exams"),
         (name = "shifts", description = "The job board, claiming and attending shifts, the swap board"),
         (name = "briefing", description = "The shop's briefing and quick replies for the agents on its seats"),
+        (name = "quality", description = "Chat reviews on scorecards, quality scores, disputes"),
         (name = "merchant_api", description = "A shop's widget key, secret API keys and signed webhooks"),
         (name = "admin", description = "Platform administration"),
         (name = "operations", description = "Health and metrics"),

@@ -986,6 +986,111 @@ fn rules(app: &TestApp, cast: &Cast) -> Vec<Rule> {
             body: None,
             expect: admin_only(200),
         },
+        // Quality. Shop A's chat was left as a message (no agent), so its reviewers get as
+        // far as `chat_not_reviewable` (tests/api/quality.rs reviews served chats).
+        Rule {
+            method: "POST",
+            documented: "/api/chats/{chat_id}/reviews",
+            path: format!("/api/chats/{}/reviews", cast.chat),
+            body: Some(json!({"scores": [{"criterion": "accuracy", "score": 4}]})),
+            expect: [
+                (Who::Anonymous, 401),
+                (Who::Agent, 403),
+                (Who::ShopA, 409),
+                (Who::ShopB, 404),
+                (Who::Admin, 409),
+            ],
+        },
+        Rule {
+            method: "GET",
+            documented: "/api/chats/{chat_id}/reviews",
+            path: format!("/api/chats/{}/reviews", cast.chat),
+            body: None,
+            expect: [
+                (Who::Anonymous, 401),
+                (Who::Agent, 403),
+                (Who::ShopA, 200),
+                (Who::ShopB, 404),
+                (Who::Admin, 200),
+            ],
+        },
+        Rule {
+            method: "GET",
+            documented: "/api/agents/me/reviews",
+            path: "/api/agents/me/reviews".into(),
+            body: None,
+            expect: agent_only(200),
+        },
+        Rule {
+            method: "GET",
+            documented: "/api/agents/me/quality",
+            path: "/api/agents/me/quality".into(),
+            body: None,
+            expect: agent_only(200),
+        },
+        Rule {
+            method: "GET",
+            documented: "/api/admin/agents/{agent_id}/quality",
+            path: format!("/api/admin/agents/{}/quality", cast.agent.id()),
+            body: None,
+            expect: admin_only(200),
+        },
+        // No review of the agent's exists here: the agent learns nothing more than 404.
+        Rule {
+            method: "POST",
+            documented: "/api/reviews/{review_id}/dispute",
+            path: "/api/reviews/0190a5c4-0000-7000-8000-000000000000/dispute".into(),
+            body: Some(json!({"reason": "unfair"})),
+            expect: agent_only(404),
+        },
+        Rule {
+            method: "GET",
+            documented: "/api/admin/review-disputes",
+            path: "/api/admin/review-disputes".into(),
+            body: None,
+            expect: admin_only(200),
+        },
+        Rule {
+            method: "POST",
+            documented: "/api/admin/review-disputes/{dispute_id}/resolve",
+            path: "/api/admin/review-disputes/0190a5c4-0000-7000-8000-000000000000/resolve".into(),
+            body: Some(json!({"decision": "reject", "answer": "the review stands"})),
+            expect: admin_only(404),
+        },
+        Rule {
+            method: "GET",
+            documented: "/api/admin/quality/sample",
+            path: "/api/admin/quality/sample".into(),
+            body: None,
+            expect: admin_only(200),
+        },
+        // The model-chat library: admins and certified agents (the cast's agent is not).
+        Rule {
+            method: "GET",
+            documented: "/api/model-chats",
+            path: "/api/model-chats".into(),
+            body: None,
+            expect: [
+                (Who::Anonymous, 401),
+                (Who::Agent, 403),
+                (Who::ShopA, 403),
+                (Who::ShopB, 403),
+                (Who::Admin, 200),
+            ],
+        },
+        Rule {
+            method: "GET",
+            documented: "/api/model-chats/{model_chat_id}",
+            path: "/api/model-chats/0190a5c4-0000-7000-8000-000000000000".into(),
+            body: None,
+            expect: [
+                (Who::Anonymous, 401),
+                (Who::Agent, 403),
+                (Who::ShopA, 403),
+                (Who::ShopB, 403),
+                (Who::Admin, 404),
+            ],
+        },
         // Shop A's staff close it; the admin then finds it closed.
         Rule {
             method: "POST",

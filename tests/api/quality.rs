@@ -2,11 +2,16 @@
 
 use chrono::{NaiveDate, NaiveDateTime};
 use cloudseat::db::DbConn;
-use cloudseat::db::schema::{chat_reviews, chats, customers, review_disputes};
+use cloudseat::db::schema::{
+    chat_messages, chat_reviews, chats, customers, model_chats, review_disputes,
+};
 use cloudseat::quality::score::Facts;
 use diesel::prelude::*;
 
+use serde_json::{Value, json};
+
 use crate::both_backends;
+use crate::helpers::{Session, field_codes, problem};
 
 fn at(day: u32, h: u32, m: u32, s: u32, ms: u32) -> NaiveDateTime {
     NaiveDate::from_ymd_opt(2026, 11, day)
@@ -267,5 +272,334 @@ both_backends! {
                 reopened: 0,
             }
         );
+    }
+}
+
+/// Shop A, the agent who served its closed chat (rated 4, answered in 10 s) with a few
+/// messages naming the customer, and the chat's id.
+async fn reviewed_setup(app: &crate::helpers::TestApp) -> (Session, Session, String) {
+    let shop = app.merchant("Review Shop").await;
+    let agent = app.agent("Served Agent").await;
+    let m = shop.merchant_id();
+    let a = agent.id();
+    let chat = app
+        .with_db(move |conn| {
+            let customer = insert_customer(conn, &m);
+            let chat = insert_chat(
+                conn,
+                &ChatFixture {
+                    merchant: &m,
+                    customer: &customer,
+                    agent: Some(&a),
+                    status: "closed",
+                    created: at(1, 9, 0, 0, 0),
+                    accepted: Some(at(1, 9, 0, 0, 0)),
+                    first_response: Some(at(1, 9, 0, 10, 0)),
+                    closed: Some(at(1, 10, 0, 0, 0)),
+                    rating: Some(4),
+                },
+            );
+            diesel::update(chats::table.find(&chat))
+                .set(chats::customer_name.eq("Zhang Min"))
+                .execute(conn)
+                .unwrap();
+            for (seq, sender, body) in [
+                (
+                    1,
+                    "customer",
+                    "Hi, Zhang Min here, order E2026111100123 has not arrived",
+                ),
+                (
+                    2,
+                    "agent",
+                    "Sorry Zhang Min! I will call you on 138-0013-8000 or mail zm@example.com",
+                ),
+            ] {
+                diesel::insert_into(chat_messages::table)
+                    .values((
+                        chat_messages::chat_id.eq(&chat),
+                        chat_messages::seq.eq(seq),
+                        chat_messages::sender.eq(sender),
+                        chat_messages::body.eq(body),
+                        chat_messages::created_at.eq(at(1, 9, 1, seq as u32, 0)),
+                    ))
+                    .execute(conn)
+                    .unwrap();
+            }
+            chat
+        })
+        .await;
+    (shop, agent, chat)
+}
+
+/// Every criterion of the fixture's `general` scorecard at its top but `tone`.
+fn full_scores(tone: i64) -> Value {
+    json!({"scores": [
+        {"criterion": "accuracy", "score": 4, "comment": "Checked the order"},
+        {"criterion": "resolution", "score": 4},
+        {"criterion": "tone", "score": tone, "comment": "A bit curt"},
+        {"criterion": "process", "score": 2},
+    ]})
+}
+
+both_backends! {
+    async fn chats_are_reviewed_on_their_scorecard_by_admins_and_their_shop(app) {
+        let (shop, agent, chat) = reviewed_setup(&app).await;
+        let admin = app.admin().await;
+        let other_shop = app.merchant("Other Shop").await;
+        let other_agent = app.agent("Other Agent").await;
+        let path = format!("/api/chats/{chat}/reviews");
+
+        // accuracy 40% + resolution 30% + tone 2/4 of 20% + process 10% = 90.
+        let res = app.post_as(&path, &admin.access, &full_scores(2)).await;
+        assert_eq!(res.status(), 201);
+        let review: Value = res.json().await.unwrap();
+        assert_eq!(review["total_x100"], 9_000);
+        assert_eq!(review["reviewer_role"], "admin");
+        assert_eq!(review["track"], "general");
+        assert_eq!(review["scores"][0]["comment"], "Checked the order");
+        assert_eq!(review["scores"][2]["max"], 4);
+
+        let res = app.post_as(&path, &shop.access, &full_scores(4)).await;
+        assert_eq!(res.status(), 201);
+        let by_shop: Value = res.json().await.unwrap();
+        assert_eq!((by_shop["total_x100"].as_u64(), by_shop["reviewer_role"].as_str()), (Some(10_000), Some("merchant")));
+
+        // Reviewing twice, another shop's chat, one's own chat, as another agent.
+        problem(app.post_as(&path, &admin.access, &full_scores(3)).await, 409, "already_reviewed").await;
+        problem(app.post_as(&path, &other_shop.access, &full_scores(3)).await, 404, "not_found").await;
+        problem(app.post_as(&path, &agent.access, &full_scores(4)).await, 403, "own_chat").await;
+        problem(app.post_as(&path, &other_agent.access, &full_scores(4)).await, 403, "wrong_role").await;
+        problem(app.post_as("/api/chats/no-such-chat/reviews", &admin.access, &full_scores(4)).await, 404, "not_found").await;
+
+        // Bad scores: each named.
+        let other_admin = app.admin().await;
+        let body = problem(app.post_as(&path, &other_admin.access, &full_scores(5)).await, 422, "validation_failed").await;
+        assert_eq!(field_codes(&body), [("scores[2].score".to_owned(), "out_of_scale".to_owned())]);
+        let body = problem(app.post_as(&path, &other_admin.access, &full_scores(-1)).await, 422, "validation_failed").await;
+        assert_eq!(field_codes(&body), [("scores[2].score".to_owned(), "out_of_scale".to_owned())]);
+        let body = problem(
+            app.post_as(&path, &other_admin.access, &json!({"scores": [
+                {"criterion": "speed", "score": 1},
+                {"criterion": "accuracy", "score": 4},
+                {"criterion": "accuracy", "score": 3},
+            ]}))
+            .await,
+            422,
+            "validation_failed",
+        )
+        .await;
+        let codes = field_codes(&body);
+        assert!(codes.contains(&("scores[0].criterion".to_owned(), "unknown_criterion".to_owned())), "{codes:?}");
+        assert!(codes.contains(&("scores[2].criterion".to_owned(), "duplicate".to_owned())), "{codes:?}");
+        let missing: Vec<&str> = body["errors"].as_array().unwrap().iter()
+            .filter(|e| e["code"] == "missing_criterion")
+            .map(|e| e["message"].as_str().unwrap())
+            .collect();
+        assert_eq!(missing.len(), 3, "{missing:?}");
+        assert!(missing.iter().any(|m| m.contains("`tone`")), "{missing:?}");
+
+        // A chat still open is not reviewed.
+        let m = shop.merchant_id();
+        let a = agent.id();
+        let open = app.with_db(move |conn| {
+            let customer = insert_customer(conn, &m);
+            insert_chat(conn, &ChatFixture {
+                merchant: &m, customer: &customer, agent: Some(&a), status: "assigned",
+                created: at(1, 9, 0, 0, 0), accepted: Some(at(1, 9, 0, 0, 0)),
+                first_response: None, closed: None, rating: None,
+            })
+        }).await;
+        problem(app.post_as(&format!("/api/chats/{open}/reviews"), &admin.access, &full_scores(4)).await, 409, "chat_not_reviewable").await;
+
+        // The chat's reviews: its shop, admins and its agent read them; others do not.
+        for who in [&admin, &shop, &agent] {
+            let list: Value = app.get_as(&path, &who.access).await.json().await.unwrap();
+            assert_eq!(list.as_array().unwrap().len(), 2, "{list}");
+        }
+        problem(app.get_as(&path, &other_shop.access).await, 404, "not_found").await;
+        problem(app.get_as(&path, &other_agent.access).await, 403, "wrong_role").await;
+
+        // The agent's own reviews, newest first, paged, with the comments.
+        let page: Value = app.get_as("/api/agents/me/reviews?limit=1", &agent.access).await.json().await.unwrap();
+        assert_eq!(page["items"][0]["id"], by_shop["id"]);
+        let cursor = page["next_cursor"].as_str().unwrap().to_owned();
+        let page: Value = app.get_as(&format!("/api/agents/me/reviews?limit=1&cursor={cursor}"), &agent.access).await.json().await.unwrap();
+        assert_eq!(page["items"][0]["id"], review["id"]);
+        assert_eq!(page["items"][0]["scores"][2]["comment"], "A bit curt");
+        assert!(page["next_cursor"].is_null());
+        let theirs: Value = app.get_as("/api/agents/me/reviews", &other_agent.access).await.json().await.unwrap();
+        assert_eq!(theirs["items"], json!([]));
+    }
+
+    async fn an_exemplary_chat_joins_the_library_masked(app) {
+        let (_shop, _agent, chat) = reviewed_setup(&app).await;
+        let admin = app.admin().await;
+        let mut body = full_scores(4);
+        body["exemplary"] = json!(true);
+        let res = app.post_as(&format!("/api/chats/{chat}/reviews"), &admin.access, &body).await;
+        assert_eq!(res.status(), 201);
+        let c = chat.clone();
+        let transcript: String = app.with_db(move |conn| {
+            model_chats::table.filter(model_chats::chat_id.eq(&c)).select(model_chats::transcript).first(conn).unwrap()
+        }).await;
+        let lines: Value = serde_json::from_str(&transcript).unwrap();
+        assert_eq!(lines[0]["body"], "Hi, [customer] here, order [order no.] has not arrived");
+        assert_eq!(lines[1]["body"], "Sorry [customer]! I will call you on [phone] or mail [email]");
+        assert_eq!(lines[1]["sender"], "agent");
+
+        // The library: admins and certified agents read the masked snapshot only.
+        let shop = app.merchant("Library Shop").await;
+        let reader = app.agent("Reader").await;
+        let list_path = "/api/model-chats?skill=general";
+        problem(app.get_as(list_path, &reader.access).await, 403, "not_certified").await;
+        problem(app.get_as(list_path, &shop.access).await, 403, "wrong_role").await;
+        let r = reader.id();
+        app.with_db(move |conn| {
+            diesel::update(cloudseat::db::schema::agents::table.find(&r))
+                .set(cloudseat::db::schema::agents::status.eq("certified"))
+                .execute(conn)
+                .unwrap();
+        })
+        .await;
+        let list: Value = app.get_as(list_path, &reader.access).await.json().await.unwrap();
+        assert_eq!(list["items"].as_array().unwrap().len(), 1, "{list}");
+        assert_eq!(list["items"][0]["messages"], 2);
+        let id = list["items"][0]["id"].as_str().unwrap().to_owned();
+        let one: Value = app.get_as(&format!("/api/model-chats/{id}"), &reader.access).await.json().await.unwrap();
+        assert_eq!(one["transcript"], lines);
+        assert!(!one.to_string().contains("Zhang"), "{one}");
+        let by_admin: Value = app.get_as(&format!("/api/model-chats/{id}"), &admin.access).await.json().await.unwrap();
+        assert_eq!(by_admin["id"], id.as_str());
+        problem(app.get_as("/api/model-chats/no-such", &reader.access).await, 404, "not_found").await;
+        let other: Value = app.get_as("/api/model-chats?skill=pre_sale", &admin.access).await.json().await.unwrap();
+        assert_eq!(other["items"], json!([]));
+    }
+
+    async fn the_reviewed_agent_disputes_once_and_an_admin_resolves_it(app) {
+        let (_shop, agent, chat) = reviewed_setup(&app).await;
+        let admin = app.admin().await;
+        let other_agent = app.agent("Bystander").await;
+        let review: Value = app.post_as(&format!("/api/chats/{chat}/reviews"), &admin.access, &full_scores(0)).await.json().await.unwrap();
+        assert_eq!(review["total_x100"], 8_000);
+        let review_id = review["id"].as_str().unwrap().to_owned();
+        let path = format!("/api/reviews/{review_id}/dispute");
+
+        problem(app.post_as(&path, &other_agent.access, &json!({"reason": "not mine"})).await, 404, "not_found").await;
+        let body = problem(app.post_as(&path, &agent.access, &json!({"reason": "  "})).await, 422, "validation_failed").await;
+        assert_eq!(field_codes(&body), [("reason".to_owned(), "required".to_owned())]);
+        let res = app.post_as(&path, &agent.access, &json!({"reason": "I was polite; see message 2"})).await;
+        assert_eq!(res.status(), 201);
+        let dispute: Value = res.json().await.unwrap();
+        assert_eq!(dispute["status"], "open");
+        problem(app.post_as(&path, &agent.access, &json!({"reason": "again"})).await, 409, "already_disputed").await;
+
+        let queue: Value = app.get_as("/api/admin/review-disputes", &admin.access).await.json().await.unwrap();
+        assert_eq!(queue["items"][0]["id"], dispute["id"]);
+
+        let resolve = format!("/api/admin/review-disputes/{}/resolve", dispute["id"].as_str().unwrap());
+        let body = problem(app.post_as(&resolve, &admin.access, &json!({"decision": "accept"})).await, 422, "validation_failed").await;
+        assert_eq!(field_codes(&body), [("amended_x100".to_owned(), "required".to_owned())]);
+        let body = problem(app.post_as(&resolve, &admin.access, &json!({"decision": "reject"})).await, 422, "validation_failed").await;
+        assert_eq!(field_codes(&body), [("answer".to_owned(), "required".to_owned())]);
+        let res = app.post_as(&resolve, &admin.access, &json!({"decision": "accept", "amended_x100": 9_000, "answer": "Fair point"})).await;
+        assert_eq!(res.status(), 200);
+        let resolved: Value = res.json().await.unwrap();
+        assert_eq!((resolved["status"].as_str(), resolved["amended_x100"].as_u64()), (Some("accepted"), Some(9_000)));
+        problem(app.post_as(&resolve, &admin.access, &json!({"decision": "reject", "answer": "no"})).await, 409, "already_resolved").await;
+        app.smtp.wait_for(&agent.email, "review dispute").await;
+        let audited = app.with_db(|conn| {
+            cloudseat::db::schema::audit_log::table
+                .filter(cloudseat::db::schema::audit_log::action.eq("review_dispute.resolved"))
+                .count()
+                .get_result::<i64>(conn)
+                .unwrap()
+        }).await;
+        assert_eq!(audited, 1);
+
+        // The amended score counts: reviews 90, ratings 4 stars = 75, first reply in target
+        // 100, resolved 100 -> 0.4*90 + 0.3*75 + 0.2*100 + 0.1*100 = 88.5.
+        let q: Value = app.get_as("/api/agents/me/quality?from=2026-11-01T00:00:00Z&to=2026-11-02T00:00:00Z", &agent.access).await.json().await.unwrap();
+        assert_eq!(q["score"]["score_x100"], 8_850, "{q}");
+        assert_eq!(q["score"]["parts"][0]["value_x100"], 9_000);
+        assert_eq!(q["trend"].as_array().unwrap().len(), 6);
+        let same: Value = app.get_as(&format!("/api/admin/agents/{}/quality?from=2026-11-01T00:00:00Z&to=2026-11-02T00:00:00Z", agent.id()), &admin.access).await.json().await.unwrap();
+        assert_eq!(same["score"], q["score"]);
+        problem(app.get_as(&format!("/api/admin/agents/{}/quality", admin.id()), &admin.access).await, 404, "not_found").await;
+        let body = problem(app.get_as("/api/agents/me/quality?from=2026-11-02T00:00:00Z&to=2026-11-01T00:00:00Z", &agent.access).await, 422, "validation_failed").await;
+        assert_eq!(field_codes(&body), [("to".to_owned(), "period_inverted".to_owned())]);
+
+        // A review past the dispute window is not disputed.
+        let later: Value = app.post_as(&format!("/api/chats/{chat}/reviews"), &app.admin().await.access, &full_scores(1)).await.json().await.unwrap();
+        app.clock.advance(chrono::Duration::hours(73));
+        let body = problem(
+            app.post_as(&format!("/api/reviews/{}/dispute", later["id"].as_str().unwrap()), &agent.access, &json!({"reason": "late"})).await,
+            422,
+            "validation_failed",
+        )
+        .await;
+        assert_eq!(field_codes(&body), [("review_id".to_owned(), "dispute_window_closed".to_owned())]);
+    }
+}
+
+both_backends! {
+    async fn the_review_sample_proposes_flagged_chats_then_draws_per_agent(app) {
+        let shop = app.merchant("Sample Shop").await;
+        let admin = app.admin().await;
+        let a = app.agent("Sampled A").await.id();
+        let b = app.agent("Sampled B").await.id();
+        let m = shop.merchant_id();
+        let (aa, bb) = (a.clone(), b.clone());
+        let (low, slow) = app.with_db(move |conn| {
+            let customer = insert_customer(conn, &m);
+            let chat = |conn: &mut DbConn, agent: &str, minute: u32, rating: Option<i32>, reply_secs: u32| {
+                insert_chat(conn, &ChatFixture {
+                    merchant: &m, customer: &customer, agent: Some(agent), status: "closed",
+                    created: at(1, 9, minute, 0, 0), accepted: Some(at(1, 9, minute, 0, 0)),
+                    first_response: Some(at(1, 9, minute, reply_secs, 0)),
+                    closed: Some(at(1, 10, minute, 0, 0)), rating,
+                })
+            };
+            let low = chat(conn, &aa, 0, Some(1), 5);
+            let slow = chat(conn, &aa, 1, Some(5), 45);
+            for i in 2..14 {
+                chat(conn, &aa, i, Some(4), 5);
+            }
+            for i in 0..3 {
+                chat(conn, &bb, 20 + i, None, 5);
+            }
+            (low, slow)
+        }).await;
+        let admin_token = admin.access.clone();
+        let body = json!({"scores": [
+            {"criterion": "accuracy", "score": 4}, {"criterion": "resolution", "score": 4},
+            {"criterion": "tone", "score": 4}, {"criterion": "process", "score": 2},
+        ]});
+        assert_eq!(app.post_as(&format!("/api/chats/{low}/reviews"), &admin_token, &body).await.status(), 201);
+
+        let path = "/api/admin/quality/sample?from=2026-11-01T00:00:00Z&to=2026-11-02T00:00:00Z";
+        let all: Value = app.get_as(path, &admin.access).await.json().await.unwrap();
+        let items = all["items"].as_array().unwrap();
+        assert_eq!(items.len(), 2, "{all}");
+        let of = |id: &str| items.iter().find(|i| i["agent_id"] == id).unwrap().clone();
+        let sample_a = of(&a);
+        // New (never certified): 10 chats of 14, the low rating and the slow reply first.
+        assert_eq!(sample_a["new_agent"], true);
+        assert_eq!(sample_a["closed_chats"], 14);
+        let proposed = sample_a["proposed"].as_array().unwrap();
+        assert_eq!(proposed.len(), 10);
+        assert_eq!((proposed[0]["chat_id"].as_str(), proposed[0]["reason"].as_str(), proposed[0]["reviewed"].as_bool()), (Some(low.as_str()), Some("low_rating"), Some(true)));
+        assert_eq!((proposed[1]["chat_id"].as_str(), proposed[1]["reason"].as_str(), proposed[1]["reviewed"].as_bool()), (Some(slow.as_str()), Some("slow_first_response"), Some(false)));
+        assert!(proposed[2..].iter().all(|p| p["reason"] == "drawn" && p["reviewed"] == false));
+        // Few chats: every one is proposed.
+        assert_eq!(of(&b)["proposed"].as_array().unwrap().len(), 3);
+        // The same sample every time, page by page.
+        let first: Value = app.get_as(&format!("{path}&limit=1"), &admin.access).await.json().await.unwrap();
+        let cursor = first["next_cursor"].as_str().unwrap().to_owned();
+        let second: Value = app.get_as(&format!("{path}&limit=1&cursor={cursor}"), &admin.access).await.json().await.unwrap();
+        assert_eq!(json!([first["items"][0], second["items"][0]]), all["items"]);
+        assert!(second["next_cursor"].is_null());
+        let body = problem(app.get_as("/api/admin/quality/sample?from=yesterday", &admin.access).await, 422, "validation_failed").await;
+        assert_eq!(field_codes(&body), [("from".to_owned(), "invalid_instant".to_owned())]);
     }
 }
