@@ -221,6 +221,7 @@ impl Application {
                 .configure(crate::chat::ws::configure)
                 .configure(crate::chat::routes::configure)
                 .configure(crate::chat::fairness_routes::configure)
+                .configure(crate::payroll::routes::configure)
                 .configure(crate::chat::api::configure)
                 .configure(crate::chat::pages::configure)
                 .configure(crate::web::health::configure)

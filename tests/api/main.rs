@@ -23,6 +23,7 @@ mod migrations;
 mod openapi;
 mod operations;
 mod pages;
+mod payroll;
 mod review_pages;
 mod seat_pages;
 mod seats;
