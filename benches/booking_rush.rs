@@ -71,6 +71,13 @@ fn write_rules(dir: &std::path::Path, today: chrono::NaiveDate, seats_per_hour: 
         include_str!("../seat-rules/levels.toml"),
     )
     .unwrap();
+    // The shipped scorecards of the one skill sold here.
+    let scorecards = include_str!("../seat-rules/scorecards.toml");
+    let general = scorecards
+        .split("\n[[scorecard]]\ntrack = \"pre_sale\"")
+        .next()
+        .unwrap();
+    std::fs::write(dir.join("scorecards.toml"), general).unwrap();
     std::fs::write(
         dir.join("periods.toml"),
         format!("[[period]]\nid = \"rush\"\nname_en = \"Rush\"\nname_zh = \"抢购\"\nstart = {}\nend = {}\nmultiplier_bp = 18000\n", day(20), day(30)),

@@ -753,6 +753,7 @@ fn write_rules(dir: &std::path::Path, slots: usize) {
         "pay.toml",
         "quality.toml",
         "levels.toml",
+        "scorecards.toml",
     ] {
         let shipped = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("seat-rules")

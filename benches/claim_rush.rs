@@ -84,6 +84,13 @@ fn write_rules(dir: &std::path::Path, today: chrono::NaiveDate, seats: usize) {
         include_str!("../seat-rules/levels.toml"),
     )
     .unwrap();
+    // The shipped scorecards of the one skill sold here.
+    let scorecards = include_str!("../seat-rules/scorecards.toml");
+    let general = scorecards
+        .split("\n[[scorecard]]\ntrack = \"pre_sale\"")
+        .next()
+        .unwrap();
+    std::fs::write(dir.join("scorecards.toml"), general).unwrap();
 }
 
 /// One wave's answers: status, the problem's `code` (refusals), the shift and the time.

@@ -561,6 +561,54 @@ diesel::table! {
 }
 
 diesel::table! {
+    chat_reviews (id) {
+        id -> Text,
+        chat_id -> Text,
+        agent_id -> Text,
+        merchant_id -> Text,
+        reviewer_id -> Text,
+        reviewer_role -> Text,
+        track -> Text,
+        scores -> Text,
+        total_x100 -> Integer,
+        exemplary -> Bool,
+        ruleset_version -> Text,
+        chat_closed_at -> Timestamp,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    review_disputes (id) {
+        id -> Text,
+        review_id -> Text,
+        agent_id -> Text,
+        reason -> Text,
+        status -> Text,
+        answer -> Nullable<Text>,
+        amended_x100 -> Nullable<Integer>,
+        resolved_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        resolved_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    model_chats (id) {
+        id -> Text,
+        chat_id -> Text,
+        review_id -> Text,
+        skill -> Text,
+        transcript -> Text,
+        added_by -> Text,
+        added_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(chat_reviews -> chats (chat_id));
+diesel::joinable!(review_disputes -> chat_reviews (review_id));
+
+diesel::table! {
     payroll_runs (id) {
         id -> Text,
         period_from -> Date,
@@ -694,6 +742,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     presence_events,
     chat_relay,
     agent_level_changes,
+    chat_reviews,
+    review_disputes,
+    model_chats,
     payroll_runs,
     pay_lines,
     payslips,

@@ -90,14 +90,28 @@ pub fn compute(conn: &mut DbConn, run_id: &str, rules: &Ruleset, now: NaiveDateT
     }
 }
 
-/// Quality scores (hundredths) for the period, by agent: none yet without the quality
-/// facts' store.
+/// Quality scores (hundredths) for the period, by agent, from the period's quality facts
+/// (`quality.toml` weights); an agent without any facts has no score.
 fn quality_scores(
-    _conn: &mut DbConn,
-    _rules: &Ruleset,
-    _w: Window,
+    conn: &mut DbConn,
+    rules: &Ruleset,
+    w: Window,
 ) -> diesel::QueryResult<BTreeMap<String, u32>> {
-    Ok(BTreeMap::new())
+    let facts = crate::quality::store::period_facts(
+        conn,
+        w.from,
+        w.to,
+        rules.chat.first_response_target_secs,
+        rules.quality.reopen_window_hours,
+    )?;
+    Ok(facts
+        .into_iter()
+        .filter_map(|(agent, facts)| {
+            crate::quality::score::score(&rules.quality.weights, &facts)
+                .score_x100
+                .map(|s| (agent, s))
+        })
+        .collect())
 }
 
 fn try_compute(

@@ -7,3 +7,5 @@ pub mod levels;
 pub mod rules;
 pub mod sampling;
 pub mod score;
+pub mod scorecards;
+pub mod store;

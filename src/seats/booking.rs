@@ -648,6 +648,7 @@ mod tests {
             pay: Default::default(),
             quality: Default::default(),
             levels: Default::default(),
+            scorecards: Default::default(),
         }
     }
 

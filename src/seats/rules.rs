@@ -34,9 +34,10 @@ pub const CHAT_FILE: &str = "chat.toml";
 pub const PAY_FILE: &str = "pay.toml";
 pub const QUALITY_FILE: &str = "quality.toml";
 pub const LEVELS_FILE: &str = "levels.toml";
+pub const SCORECARDS_FILE: &str = "scorecards.toml";
 
 /// Every file of a ruleset, sorted by name: the order in which they are hashed.
-pub const RULE_FILES: [&str; 10] = [
+pub const RULE_FILES: [&str; 11] = [
     CANCELLATION_FILE,
     CHAT_FILE,
     LEVELS_FILE,
@@ -45,6 +46,7 @@ pub const RULE_FILES: [&str; 10] = [
     PERIODS_FILE,
     PRICING_FILE,
     QUALITY_FILE,
+    SCORECARDS_FILE,
     SHIFTS_FILE,
     SKILLS_FILE,
 ];
@@ -84,6 +86,7 @@ pub struct Ruleset {
     pub pay: crate::payroll::plan::PayPlan,
     pub quality: crate::quality::rules::QualityRules,
     pub levels: crate::quality::levels::Levels,
+    pub scorecards: crate::quality::scorecards::Scorecards,
 }
 
 impl Ruleset {
@@ -467,6 +470,9 @@ pub fn load_dir(dir: &Path) -> Result<Ruleset, RulesErrors> {
         LEVELS_FILE,
         crate::quality::levels::load,
     );
+    let scorecards = load_file(&files, &mut errors, SCORECARDS_FILE, |r| {
+        crate::quality::scorecards::load(r, skills.as_deref())
+    });
 
     if let (
         Some(market),
@@ -479,6 +485,7 @@ pub fn load_dir(dir: &Path) -> Result<Ruleset, RulesErrors> {
         Some(pay),
         Some(quality),
         Some(levels),
+        Some(scorecards),
     ) = (
         market,
         skills,
@@ -490,6 +497,7 @@ pub fn load_dir(dir: &Path) -> Result<Ruleset, RulesErrors> {
         pay,
         quality,
         levels,
+        scorecards,
     ) && errors.is_empty()
     {
         let digest = hex::encode(hasher.finalize());
@@ -505,6 +513,7 @@ pub fn load_dir(dir: &Path) -> Result<Ruleset, RulesErrors> {
             pay,
             quality,
             levels,
+            scorecards,
         });
     }
     errors.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
@@ -1507,6 +1516,11 @@ urgent_bonus_fen = 3000
     const PAY: &str = include_str!("../../seat-rules/pay.toml");
     const QUALITY: &str = include_str!("../../seat-rules/quality.toml");
     const LEVELS: &str = include_str!("../../seat-rules/levels.toml");
+    /// The shipped scorecards, for this fixture's skills (`general`, `cosmetics`).
+    fn scorecards() -> String {
+        include_str!("../../seat-rules/scorecards.toml")
+            .replace("track = \"pre_sale\"", "track = \"cosmetics\"")
+    }
 
     const CHAT: &str = r#"offer_timeout_secs = 20
 first_reply_limit_secs = 60
@@ -1590,6 +1604,7 @@ multiplier_bp = 14000
             (PAY_FILE, PAY.to_owned()),
             (QUALITY_FILE, QUALITY.to_owned()),
             (LEVELS_FILE, LEVELS.to_owned()),
+            (SCORECARDS_FILE, scorecards()),
         ])
     }
 
@@ -2546,6 +2561,139 @@ multiplier_bp = 14000
             "`dispute_window_hours` must be above 0",
         );
         assert_eq!(errors.len(), 2, "{errors:?}");
+    }
+
+    // ----- scorecards.toml -----
+
+    /// The 1-based line of the `nth` (0-based) line equal to `needle` in the fixture.
+    fn scorecard_line(needle: &str, nth: usize) -> usize {
+        scorecards()
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| *l == needle)
+            .nth(nth)
+            .unwrap()
+            .0
+            + 1
+    }
+
+    #[test]
+    fn the_shipped_scorecards_load_and_fall_back_to_the_default_track() {
+        let shipped = load_dir(&shipped_dir()).unwrap().scorecards;
+        assert_eq!(shipped.default_track, "general");
+        let general = shipped.for_skill("general");
+        assert_eq!(general.criteria.len(), 4);
+        assert_eq!(shipped.for_skill("pre_sale").track, "pre_sale");
+        assert_eq!(shipped.for_skill("after_sale").track, "general");
+        for card in &shipped.cards {
+            let weights: u32 = card.criteria.iter().map(|c| c.weight_bp).sum();
+            assert_eq!(weights, FULL_BP);
+            for c in &card.criteria {
+                assert_eq!(c.anchors.first().unwrap().score, 0);
+                assert_eq!(c.anchors.last().unwrap().score, c.max);
+            }
+        }
+        assert_eq!(load_edited(&[]).unwrap().scorecards.cards.len(), 2);
+    }
+
+    #[test]
+    fn a_negative_scorecard_weight_is_refused_with_its_line() {
+        let errors = errors_of(&[(SCORECARDS_FILE, "weight_bp = 4000", "weight_bp = -4000")]);
+        assert_has(
+            &errors,
+            SCORECARDS_FILE,
+            Some(scorecard_line("weight_bp = 4000", 0)),
+            "scorecard `general`, criterion `accuracy`: `weight_bp` must be above 0 (got -4000)",
+        );
+    }
+
+    #[test]
+    fn a_zero_scorecard_weight_is_refused_with_its_line() {
+        let errors = errors_of(&[(SCORECARDS_FILE, "weight_bp = 1000", "weight_bp = 0")]);
+        assert_has(
+            &errors,
+            SCORECARDS_FILE,
+            Some(scorecard_line("weight_bp = 1000", 0)),
+            "criterion `process`: `weight_bp` must be above 0 (got 0)",
+        );
+    }
+
+    #[test]
+    fn scorecard_weights_must_add_up_to_10000() {
+        let errors = errors_of(&[(SCORECARDS_FILE, "weight_bp = 1000", "weight_bp = 1500")]);
+        assert_has(
+            &errors,
+            SCORECARDS_FILE,
+            Some(scorecard_line("track = \"general\"", 0)),
+            "scorecard `general`: the criteria's `weight_bp` must add up to 10000 (100%), they add up to 10500",
+        );
+        assert_eq!(errors.len(), 1, "{errors:?}");
+    }
+
+    #[test]
+    fn a_scorecard_for_an_unknown_skill_is_refused() {
+        let errors = errors_of(&[(SCORECARDS_FILE, "track = \"cosmetics\"", "track = \"toys\"")]);
+        assert_has(
+            &errors,
+            SCORECARDS_FILE,
+            Some(scorecard_line("track = \"cosmetics\"", 0)),
+            "scorecard `track` `toys` is not a skill of skills.toml",
+        );
+    }
+
+    #[test]
+    fn duplicate_criteria_and_tracks_are_refused() {
+        let errors = errors_of(&[(SCORECARDS_FILE, "id = \"resolution\"", "id = \"accuracy\"")]);
+        assert_has(
+            &errors,
+            SCORECARDS_FILE,
+            Some(scorecard_line("id = \"resolution\"", 0)),
+            "scorecard `general`: a second criterion with id `accuracy`",
+        );
+        let errors = errors_of(&[(
+            SCORECARDS_FILE,
+            "track = \"cosmetics\"",
+            "track = \"general\"",
+        )]);
+        assert_has(
+            &errors,
+            SCORECARDS_FILE,
+            Some(scorecard_line("track = \"cosmetics\"", 0)),
+            "a second scorecard for track `general`",
+        );
+    }
+
+    #[test]
+    fn anchors_must_cover_the_scale_and_stay_on_it() {
+        // The `process` criterion (0..=2) loses its top anchor to a score above the scale.
+        let errors = errors_of(&[(
+            SCORECARDS_FILE,
+            "score = 2\nen = \"Every step",
+            "score = 3\nen = \"Every step",
+        )]);
+        assert_has(
+            &errors,
+            SCORECARDS_FILE,
+            Some(scorecard_line("en = \"Every step followed\"", 0) - 1),
+            "criterion `process`: anchor `score` must be at most 2 (got 3)",
+        );
+        assert_has(
+            &errors,
+            SCORECARDS_FILE,
+            Some(scorecard_line("[[scorecard.criterion]]", 3)),
+            "criterion `process`: anchor at least the bottom (0), the top (2) and a score between",
+        );
+        let errors = errors_of(&[(
+            SCORECARDS_FILE,
+            "default_track = \"general\"",
+            "default_track = \"after_sale\"",
+        )]);
+        assert_has(
+            &errors,
+            SCORECARDS_FILE,
+            Some(scorecard_line("default_track = \"general\"", 0)),
+            "`default_track` `after_sale` has no [[scorecard]]",
+        );
     }
 
     // ----- levels.toml -----

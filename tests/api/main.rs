@@ -24,6 +24,7 @@ mod openapi;
 mod operations;
 mod pages;
 mod payroll;
+mod quality;
 mod review_pages;
 mod seat_pages;
 mod seats;

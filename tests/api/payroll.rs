@@ -1,5 +1,5 @@
 //! Payroll runs through the API: the worked example of the docs (40 hours, 200 pre-sale +
-//! 100 after-sale + 20 complaint chats at quality band ×1.0 → ¥996.00) computed, published,
+//! 100 after-sale + 20 complaint chats at quality 91, band ×1.0 → ¥996.00) computed, published,
 //! disputed, approved and paid; every refusal; agents see only their own payslips.
 
 use chrono::Duration;
@@ -68,8 +68,17 @@ async fn worked_example(app: &TestApp, agent: &Session, chat: &str) {
         let kinds = std::iter::repeat_n("pre_sale", 199)
             .chain(std::iter::repeat_n("after_sale", 100))
             .chain(std::iter::repeat_n("complaint", 20));
+        // Quality 91: of the 319, 25 answered within the target and rated (7 × 5 stars,
+        // 18 × 4: ratings 82), none reopened (resolution 100), no reviews:
+        // (3000 × 82 + 2000 × 100 + 1000 × 100) / 6000 = 91.
+        let at = closed.unwrap();
         for (i, kind) in kinds.enumerate() {
-            let at = closed.unwrap();
+            let rating = match i {
+                0..7 => Some(5),
+                7..25 => Some(4),
+                _ => None,
+            };
+            let first_response = rating.map(|_| at - Duration::seconds(290));
             diesel::insert_into(chats::table)
                 .values((
                     chats::id.eq(uuid::Uuid::now_v7().to_string()),
@@ -79,9 +88,11 @@ async fn worked_example(app: &TestApp, agent: &Session, chat: &str) {
                     chats::channel.eq("api"),
                     chats::status.eq("closed"),
                     chats::agent_id.eq(&agent_id),
-                    chats::queued_at.eq(at),
-                    chats::created_at.eq(at),
-                    chats::accepted_at.eq(at),
+                    chats::queued_at.eq(at - Duration::minutes(6)),
+                    chats::created_at.eq(at - Duration::minutes(6)),
+                    chats::accepted_at.eq(at - Duration::minutes(5)),
+                    chats::first_response_at.eq(first_response),
+                    chats::rating.eq(rating),
                     chats::closed_at.eq(at),
                     chats::closed_by.eq("agent"),
                     chats::customer_token_hash.eq(format!("payroll-test-{i}")),
@@ -187,6 +198,7 @@ both_backends! {
         assert_eq!(slips["items"][0]["agent_id"], agent.id());
         assert_eq!(slips["items"][0]["minutes"], 2400);
         assert_eq!(slips["items"][0]["chats"], 320);
+        assert_eq!(slips["items"][0]["quality_score_x100"], 9_100);
         assert_eq!(slips["items"][0]["quality_multiplier_bp"], 10_000);
 
         // Recomputing a draft gives the same lines.

@@ -3,6 +3,5 @@ DROP TABLE pay_disputes;
 DROP TABLE payslips;
 DROP TABLE pay_lines;
 DROP TABLE payroll_runs;
-DROP INDEX chats_closed_idx;
 ALTER TABLE chats DROP COLUMN concurrent_at_accept;
 ALTER TABLE chats DROP COLUMN kind;

@@ -7,8 +7,7 @@ ALTER TABLE chats ADD COLUMN kind TEXT;
 -- How many other chats the agent held when this one became theirs (0: it was their only
 -- one); a chat taken while holding others pays the extra concurrent rate.
 ALTER TABLE chats ADD COLUMN concurrent_at_accept INTEGER NOT NULL DEFAULT 0 CHECK (concurrent_at_accept >= 0);
--- The run's aggregation reads closed chats by closing time.
-CREATE INDEX chats_closed_idx ON chats (closed_at, agent_id);
+-- (The run's aggregation reads closed chats by closing time: chats_closed_idx, migration 13.)
 
 -- One run per period (local dates `period_from`..=`period_to` in the market's zone,
 -- `starts_at`..`ends_at` the same period as UTC instants). computing -> draft ->
