@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use serde_json::{Value, json};
 
 use crate::both_backends;
-use crate::chat::{agent_ws, staffed, start_chat, widget_key};
+use crate::chat::{agent_ws, post_with_key, staffed, start_chat, widget_key};
 use crate::helpers::{Session, TestApp, day, field_codes, problem};
 use crate::shifts::json_of;
 use cloudseat::db::schema::{chats, shift_assignments};
@@ -25,6 +25,15 @@ async fn run_for(app: &TestApp, admin: &Session, from: &str, to: &str) -> Value 
     let run: Value = res.json().await.unwrap();
     assert_eq!(run["status"], "computing");
     computed(app, admin, run["id"].as_str().unwrap()).await
+}
+
+async fn create(app: &TestApp, admin: &Session, from: String, to: String) -> reqwest::Response {
+    app.post_as(
+        "/api/admin/payroll/runs",
+        &admin.access,
+        &json!({"from": from, "to": to}),
+    )
+    .await
 }
 
 /// Polls the run until it leaves `computing`.
@@ -356,5 +365,58 @@ both_backends! {
         let list = json_of(app.get_as("/api/admin/payroll/runs?limit=1", &admin.access).await).await;
         assert_eq!(list["items"][0]["id"], next["id"]);
         assert!(list["next_cursor"].is_string());
+    }
+}
+
+both_backends! {
+    async fn a_shop_names_the_chat_kind_and_a_second_chat_counts_as_concurrent(app) {
+        let (shop, agents) = staffed(&app, 1).await;
+        let mid = shop.merchant_id();
+        let res = app.post_as(&format!("/api/merchants/{mid}/api-keys"), &shop.access, &json!({"label": "shop app"})).await;
+        let key = json_of(res).await["secret"].as_str().unwrap().to_owned();
+        let (mut ws, _) = agent_ws(&app, &agents[0]).await;
+        ws.send(json!({"type": "auto_accept", "on": true})).await;
+        ws.until("auto_accept").await;
+
+        let res = post_with_key(&app, &key, "/api/chats", &json!({"skill": "general", "kind": "gossip"})).await;
+        let body = problem(res, 422, "validation_failed").await;
+        assert_eq!(field_codes(&body), [("kind".to_owned(), "unknown_chat_kind".to_owned())]);
+        let res = post_with_key(&app, &key, "/api/chats", &json!({"skill": "general", "kind": "complaint"})).await;
+        let first = json_of(res).await["id"].as_str().unwrap().to_owned();
+        ws.until("assigned").await;
+        let res = post_with_key(&app, &key, "/api/chats", &json!({"skill": "general"})).await;
+        let second = json_of(res).await["id"].as_str().unwrap().to_owned();
+        ws.until("assigned").await;
+
+        let rows: Vec<(String, Option<String>, i32)> = app
+            .with_db(|c| {
+                chats::table
+                    .order(chats::created_at)
+                    .select((chats::id, chats::kind, chats::concurrent_at_accept))
+                    .load(c)
+                    .unwrap()
+            })
+            .await;
+        assert_eq!(
+            rows,
+            [(first, Some("complaint".to_owned()), 0), (second, None, 1)],
+            "the second chat came while the agent held the first"
+        );
+    }
+
+    async fn two_admins_creating_overlapping_runs_at_once_get_one_run(app) {
+        let (a, b) = (app.admin().await, app.admin().await);
+        for round in 0..3 {
+            let start = 40 + round * 10;
+            let (x, y) = tokio::join!(
+                create(&app, &a, day(start), day(start + 5)),
+                create(&app, &b, day(start + 3), day(start + 8)),
+            );
+            let mut statuses = [x.status().as_u16(), y.status().as_u16()];
+            statuses.sort();
+            assert_eq!(statuses, [202, 409], "round {round}");
+        }
+        let runs = json_of(app.get_as("/api/admin/payroll/runs", &a.access).await).await;
+        assert_eq!(runs["items"].as_array().unwrap().len(), 3);
     }
 }
