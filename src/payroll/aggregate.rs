@@ -332,3 +332,124 @@ fn fresh(skill: &str, base: i64) -> SkillWork {
         ..SkillWork::default()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rules() -> Ruleset {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("seat-rules");
+        crate::seats::rules::load_dir(&dir).expect("the shipped rules load")
+    }
+
+    fn at(d: &str, h: u32) -> NaiveDateTime {
+        NaiveDate::parse_from_str(d, "%Y-%m-%d")
+            .unwrap()
+            .and_hms_opt(h, 0, 0)
+            .unwrap()
+    }
+
+    #[test]
+    fn local_days_are_utc_instants_of_the_market_s_midnights() {
+        // Asia/Shanghai is UTC+8: 1-15 December starts 30 November 16:00 UTC.
+        let w = local_days(
+            &rules(),
+            NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
+            NaiveDate::from_ymd_opt(2026, 12, 15).unwrap(),
+        );
+        assert_eq!((w.from, w.to), (at("2026-11-30", 16), at("2026-12-15", 16)));
+    }
+
+    #[test]
+    fn windows_intersect_or_not() {
+        let a = Window {
+            from: at("2026-12-01", 0),
+            to: at("2026-12-10", 0),
+        };
+        let b = Window {
+            from: at("2026-12-05", 0),
+            to: at("2026-12-20", 0),
+        };
+        assert_eq!(
+            a.intersect(b),
+            Some(Window {
+                from: at("2026-12-05", 0),
+                to: at("2026-12-10", 0)
+            })
+        );
+        let c = Window {
+            from: at("2026-12-10", 0),
+            to: at("2026-12-11", 0),
+        };
+        assert_eq!(a.intersect(c), None, "touching is not overlapping");
+    }
+
+    #[test]
+    fn a_workload_gathers_the_agent_s_rows_only() {
+        let rules = rules();
+        let key = |a: &str, s: &str| (a.to_owned(), s.to_owned());
+        let row = |agent: &str, booking: &str, minutes: i64| MinutesRow {
+            agent_id: agent.into(),
+            skill: "general".into(),
+            booking_id: booking.into(),
+            minutes,
+            shifts: 1,
+        };
+        let agg = Aggregate {
+            minutes: vec![row("a", "b1", 60), row("a", "b2", 30), row("z", "b1", 600)],
+            peak_minutes: BTreeMap::from([(key("a", "general"), 20)]),
+            chats: BTreeMap::from([
+                (
+                    key("a", "general"),
+                    BTreeMap::from([("complaint".to_owned(), 2), (STANDARD.to_owned(), 3)]),
+                ),
+                (
+                    key("z", "general"),
+                    BTreeMap::from([("complaint".to_owned(), 9)]),
+                ),
+            ]),
+            extra_concurrent: BTreeMap::from([(key("a", "general"), 1)]),
+            urgent: BTreeMap::from([("a".to_owned(), vec![(1_000, 2)])]),
+            no_shows: BTreeMap::from([("a".to_owned(), 1)]),
+            adjustments: BTreeMap::from([(
+                "a".to_owned(),
+                vec![(
+                    "adj".to_owned(),
+                    Adjustment {
+                        reason: "dispute".into(),
+                        amount_fen: -300,
+                    },
+                )],
+            )]),
+            levels: BTreeMap::from([("a".to_owned(), 2)]),
+        };
+        assert_eq!(agg.agents(), ["a", "z"]);
+        let w = workload(&agg, &rules, "a", Some(9_100));
+        let base = rules.skill("general").unwrap().agent_hourly_fen;
+        assert_eq!(
+            w.work,
+            [SkillWork {
+                skill: "general".into(),
+                hourly_base_fen: base,
+                minutes: 90,
+                peak_minutes: 20,
+                chats: BTreeMap::from([("complaint".to_owned(), 2), (STANDARD.to_owned(), 3)]),
+                extra_concurrent: 1,
+            }]
+        );
+        assert_eq!(w.urgent_bonuses_fen, [1_000, 1_000]);
+        assert_eq!((w.no_shows, w.adjustments.len()), (1, 1));
+        assert_eq!(w.quality_score_x100, Some(9_100));
+        assert_eq!(
+            w.level_multiplier_bp,
+            rules.levels.get(2).unwrap().pay_multiplier_bp
+        );
+        // Someone the database knows nothing of is at the lowest level, with no work.
+        let nobody = workload(&agg, &rules, "nobody", None);
+        assert!(nobody.work.is_empty());
+        assert_eq!(
+            nobody.level_multiplier_bp,
+            rules.levels.lowest().pay_multiplier_bp
+        );
+    }
+}

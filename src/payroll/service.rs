@@ -319,6 +319,16 @@ fn summarize(
         .into_iter()
         .map(|(id, merchant, total, hours)| (id, (merchant, total, hours)))
         .collect();
+    Ok(summarize_with(agg, slips, &bookings))
+}
+
+/// [`Summary`] from the aggregate, the payslips and each booking's (shop, price in fen,
+/// seat hours).
+fn summarize_with(
+    agg: &Aggregate,
+    slips: &BTreeMap<String, (Payslip, aggregate::AgentInfo)>,
+    bookings: &BTreeMap<String, (String, i64, i64)>,
+) -> Summary {
     let paid = |booking: &str, minutes: i64| -> i64 {
         bookings.get(booking).map_or(0, |(_, total, hours)| {
             if *hours <= 0 {
@@ -382,11 +392,11 @@ fn summarize(
             })
             .collect()
     };
-    Ok(Summary {
+    Summary {
         skills: finish(skills),
         shops: finish(shops),
         unallocated_fen: unallocated,
-    })
+    }
 }
 
 /// Loads a run for a change, refusing locked ones.
@@ -830,6 +840,83 @@ pub fn resolve(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use crate::payroll::aggregate::{AgentInfo, MinutesRow};
+    use crate::payroll::plan::PayPlan;
+
+    fn minutes(agent: &str, skill: &str, booking: &str, minutes: i64) -> MinutesRow {
+        MinutesRow {
+            agent_id: agent.into(),
+            skill: skill.into(),
+            booking_id: booking.into(),
+            minutes,
+            shifts: 1,
+        }
+    }
+
+    /// Pay of a skill goes to shops by the minutes worked on their bookings; what a shop
+    /// paid is its booking's price per seat hour × the hours worked on it.
+    #[test]
+    fn totals_share_pay_out_to_shops_by_minutes_and_show_the_margin() {
+        let agg = Aggregate {
+            minutes: vec![
+                minutes("a", "general", "b1", 90),
+                minutes("a", "general", "b2", 30),
+            ],
+            ..Aggregate::default()
+        };
+        let workload = super::super::pay::Workload {
+            work: vec![super::super::pay::SkillWork {
+                skill: "general".into(),
+                hourly_base_fen: 2400,
+                minutes: 120,
+                ..Default::default()
+            }],
+            urgent_bonuses_fen: vec![500],
+            ..Default::default()
+        };
+        let slip = payslip(&PayPlan::default(), &workload);
+        assert_eq!(slip.total_fen, 3_360 + 500); // 2 h × ¥16.80, and the bonus
+        let info = AgentInfo {
+            score: None,
+            level: 1,
+            level_multiplier_bp: 10_000,
+        };
+        let slips = BTreeMap::from([("a".to_owned(), (slip, info))]);
+        // Shop 1: ¥35.00 a seat hour (¥140.00 for 4 h); shop 2: ¥30.00 (¥60.00 for 2 h).
+        let bookings = BTreeMap::from([
+            ("b1".to_owned(), ("s1".to_owned(), 14_000, 4)),
+            ("b2".to_owned(), ("s2".to_owned(), 6_000, 2)),
+        ]);
+        let summary = summarize_with(&agg, &slips, &bookings);
+        let row = |t: &Totals| {
+            (
+                t.key.clone(),
+                t.minutes,
+                t.pay_fen,
+                t.shop_paid_fen,
+                t.margin_fen,
+            )
+        };
+        assert_eq!(
+            summary.skills.iter().map(row).collect::<Vec<_>>(),
+            [(
+                "general".to_owned(),
+                120,
+                3_360,
+                5_250 + 1_500,
+                6_750 - 3_360
+            )]
+        );
+        assert_eq!(
+            summary.shops.iter().map(row).collect::<Vec<_>>(),
+            [
+                ("s1".to_owned(), 90, 2_520, 5_250, 2_730),
+                ("s2".to_owned(), 30, 840, 1_500, 660),
+            ]
+        );
+        assert_eq!(summary.unallocated_fen, 500);
+    }
 
     #[test]
     fn yuan_has_two_decimals_and_no_grouping() {
