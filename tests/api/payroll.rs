@@ -420,3 +420,72 @@ both_backends! {
         assert_eq!(runs["items"].as_array().unwrap().len(), 3);
     }
 }
+
+both_backends! {
+    async fn peak_minutes_urgent_bonuses_and_no_shows_become_lines(app) {
+        let (_shop, agents) = staffed(&app, 2).await;
+        let admin = app.admin().await;
+        // Agent 0 worked 23:00-02:00 local on the eve of the peak (day 20, fixture rules):
+        // three hours checked in (checking in early pays nothing extra), two of them in the
+        // peak, on an urgent shift promising ¥15.00. Agent 1 did not show up that evening.
+        let eve: chrono::NaiveDate = day(19).parse().unwrap();
+        let start = eve.and_hms_opt(15, 0, 0).unwrap(); // 23:00 in Asia/Shanghai
+        let (a0, a1) = (agents[0].id(), agents[1].id());
+        app.with_db(move |c| {
+            use cloudseat::db::schema::shifts;
+            let shift: String = shift_assignments::table
+                .filter(shift_assignments::agent_id.eq(&a0))
+                .select(shift_assignments::shift_id)
+                .first(c)
+                .unwrap();
+            diesel::update(shifts::table.find(&shift))
+                .set(shifts::urgent_bonus_fen.eq(1_500))
+                .execute(c)
+                .unwrap();
+            diesel::update(shift_assignments::table.filter(shift_assignments::agent_id.eq(&a0)))
+                .set((
+                    shift_assignments::starts_at.eq(start),
+                    shift_assignments::ends_at.eq(start + Duration::hours(3)),
+                    shift_assignments::checked_in_at.eq(start - Duration::minutes(10)),
+                ))
+                .execute(c)
+                .unwrap();
+            diesel::update(shift_assignments::table.filter(shift_assignments::agent_id.eq(&a1)))
+                .set((
+                    shift_assignments::starts_at.eq(start),
+                    shift_assignments::ends_at.eq(start + Duration::hours(3)),
+                    shift_assignments::checked_in_at.eq(None::<chrono::NaiveDateTime>),
+                    shift_assignments::outcome.eq("no_show"),
+                    shift_assignments::ended_at.eq(start + Duration::minutes(10)),
+                ))
+                .execute(c)
+                .unwrap();
+        })
+        .await;
+        let run = run_for(&app, &admin, &day(19), &day(20)).await;
+        assert_eq!(run["status"], "draft", "{run}");
+        let id = run["id"].as_str().unwrap().to_owned();
+        let lines: Vec<(String, String, i64, i64)> = app
+            .with_db(move |c| {
+                use cloudseat::db::schema::pay_lines;
+                pay_lines::table
+                    .filter(pay_lines::run_id.eq(&id))
+                    .order((pay_lines::agent_id, pay_lines::position))
+                    .select((pay_lines::agent_id, pay_lines::kind, pay_lines::units, pay_lines::amount_fen))
+                    .load(c)
+                    .unwrap()
+            })
+            .await;
+        let mut expected = vec![
+            (agents[0].id(), "time".to_owned(), 180, 5_040), // 3 h × ¥16.80
+            (agents[0].id(), "peak_bonus".to_owned(), 120, 960), // 2 h × ¥4.80 (20% of ¥24.00)
+            (agents[0].id(), "urgent_bonus".to_owned(), 1, 1_500),
+            (agents[1].id(), "no_show".to_owned(), 1, -2_000),
+        ];
+        expected.sort_by(|a, b| a.0.cmp(&b.0));
+        assert_eq!(lines, expected);
+        assert_eq!(run["total_fen"], 5_040 + 960 + 1_500 - 2_000);
+        assert_eq!(run["summary"]["skills"][0]["pay_fen"], 6_000);
+        assert_eq!(run["summary"]["unallocated_fen"], -500);
+    }
+}
