@@ -45,7 +45,7 @@ pub struct CreatedChat {
     responses(
         (status = 201, body = CreatedChat),
         (status = 401, description = "`missing_api_key` or `invalid_api_key`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Each bad field named (`unknown_skill`, `unknown_identity_kind`, `message_too_long`, ...)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Each bad field named (`unknown_skill`, `unknown_chat_kind`, `unknown_identity_kind`, `message_too_long`, ...)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/api/chats")]
@@ -57,9 +57,17 @@ async fn create_chat(
     let raw = body.0;
     let token = crate::auth::tokens::generate();
     let hash = crate::auth::tokens::digest(&token);
-    let skills = state.rules().skills.clone();
+    let ruleset = state.rules();
     let (id, status, customer_id) = engine::run(&state, move |conn, rules, now| {
-        let input = service::validate_start(&raw, key.merchant, "api", &skills, rules, hash)?;
+        let input = service::validate_start(
+            &raw,
+            key.merchant,
+            "api",
+            &ruleset.skills,
+            rules,
+            &ruleset.pay,
+            hash,
+        )?;
         let (created, effects) = service::create(conn, &input, now)?;
         Ok((
             (created.chat.id, created.chat.status, created.customer),

@@ -26,7 +26,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(close_chat)
         .service(customer_detail)
         .service(set_customer_notes)
-        .service(agent_chats);
+        .service(agent_chats)
+        .service(set_chat_kind);
 }
 
 /// The figures recorded for every chat; seconds, `None` until the step happened.
@@ -94,6 +95,8 @@ pub struct ChatSummary {
     pub close_reason: Option<String>,
     pub rating: Option<i32>,
     pub rating_comment: Option<String>,
+    /// The chat's kind for the piece rate; absent, a standard chat.
+    pub kind: Option<String>,
 }
 
 impl From<&ChatRow> for ChatSummary {
@@ -114,6 +117,7 @@ impl From<&ChatRow> for ChatSummary {
             close_reason: c.close_reason.clone(),
             rating: c.rating,
             rating_comment: c.rating_comment.clone(),
+            kind: c.kind.clone(),
         }
     }
 }
@@ -572,6 +576,50 @@ async fn agent_chats(
     )))
 }
 
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChatKindInput {
+    /// One of the pay plan's chat kinds (`pre_sale`, `after_sale`, `complaint`), or null
+    /// for a standard chat.
+    pub kind: Option<String>,
+}
+
+/// The agent who took the chat says what it was about, for their piece rate.
+#[utoipa::path(
+    tag = "chat",
+    security(("bearer" = [])),
+    params(("chat_id" = String, Path, description = "The chat's id")),
+    request_body = ChatKindInput,
+    responses(
+        (status = 204, description = "Set"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an agent", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such chat, or not one this agent took", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`unknown_chat_kind`, naming `kind`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[put("/api/chats/{chat_id}/kind")]
+async fn set_chat_kind(
+    state: web::Data<AppState>,
+    agent: AgentSession,
+    path: web::Path<String>,
+    body: ApiJson<ChatKindInput>,
+) -> Result<actix_web::HttpResponse, AppError> {
+    let id = path.into_inner();
+    let me = agent.0.id;
+    let kind = body.0.kind;
+    let pay = state.rules();
+    state
+        .db
+        .run(move |conn| {
+            crate::db::write_transaction(conn, |conn| {
+                service::set_kind(conn, &me, &id, kind.as_deref(), &pay.pay)
+            })
+        })
+        .await?;
+    Ok(actix_web::HttpResponse::NoContent().finish())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -616,6 +664,8 @@ mod tests {
             last_customer_at: at(300),
             idle_warned_at: None,
             handover_note: None,
+            kind: None,
+            concurrent_at_accept: 0,
         }
     }
 

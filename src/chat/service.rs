@@ -202,6 +202,8 @@ pub struct NewChatInput {
     pub first_message: Option<(String, String)>,
     /// SHA-256 of the customer's reconnect secret.
     pub token_hash: String,
+    /// One of the pay plan's chat kinds; `None` a standard chat.
+    pub kind: Option<String>,
 }
 
 pub struct Created {
@@ -235,6 +237,7 @@ pub fn create(
             status,
             token_hash: &input.token_hash,
             customer_name: input.customer_name.as_deref(),
+            kind: input.kind.as_deref(),
         },
         now,
     )?;
@@ -462,12 +465,14 @@ fn assign(
     rules: &ChatRules,
     now: NaiveDateTime,
 ) -> Result<Effects, AppError> {
+    let others = store::held_besides(conn, agent, &chat.id)?;
     let moved = store::move_chat(
         conn,
         &chat.id,
         ("offered", Some(agent)),
         ChatMove {
             accepted_at: Some(Some(now)),
+            concurrent_at_accept: Some(i32::try_from(others).unwrap_or(i32::MAX)),
             ..ChatMove::to("assigned")
         },
     )?;
@@ -1252,6 +1257,11 @@ pub struct StartChat {
     /// The first message, if the customer wrote one before connecting.
     #[serde(default)]
     pub message: Option<FirstMessage>,
+    /// What the chat is about, for the agent's piece rate: one of the pay plan's chat
+    /// kinds (`pre_sale`, `after_sale`, `complaint`); absent, a standard chat. The agent
+    /// may correct it later.
+    #[serde(default)]
+    pub kind: Option<String>,
 }
 
 #[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
@@ -1281,9 +1291,15 @@ pub fn validate_start(
     channel: &'static str,
     skills: &[crate::seats::rules::Skill],
     rules: &ChatRules,
+    pay: &crate::payroll::plan::PayPlan,
     token_hash: String,
 ) -> Result<NewChatInput, AppError> {
     let mut errors = Vec::new();
+    if let Some(kind) = &raw.kind
+        && let Err(e) = check_kind(pay, kind)
+    {
+        errors.push(e);
+    }
     if !skills.iter().any(|s| s.id == raw.skill) {
         errors.push(crate::error::FieldError::new(
             "skill",
@@ -1351,5 +1367,41 @@ pub fn validate_start(
             .as_ref()
             .map(|m| (m.client_id.clone(), m.body.clone())),
         token_hash,
+        kind: raw.kind.clone(),
     })
+}
+
+/// A chat kind must be one the pay plan prices.
+pub fn check_kind(
+    pay: &crate::payroll::plan::PayPlan,
+    kind: &str,
+) -> Result<(), crate::error::FieldError> {
+    if pay.chat_kind_bp.contains_key(kind) {
+        Ok(())
+    } else {
+        let known: Vec<&str> = pay.chat_kind_bp.keys().map(String::as_str).collect();
+        Err(crate::error::FieldError::new(
+            "kind",
+            "unknown_chat_kind",
+            format!("kind must be one of {}", known.join(", ")),
+        ))
+    }
+}
+
+/// The agent who holds or held `chat_id` sets its kind (`None`: a standard chat).
+pub fn set_kind(
+    conn: &mut DbConn,
+    agent: &AccountId,
+    chat_id: &str,
+    kind: Option<&str>,
+    pay: &crate::payroll::plan::PayPlan,
+) -> Result<(), AppError> {
+    if let Some(kind) = kind {
+        check_kind(pay, kind).map_err(|e| AppError::Validation(vec![e]))?;
+    }
+    let chat = store::lock_chat(conn, chat_id)?
+        .filter(|c| c.agent_id.as_deref() == Some(agent.as_str()) && c.accepted_at.is_some())
+        .ok_or(AppError::NotFound)?;
+    store::set_kind(conn, &chat.id, kind)?;
+    Ok(())
 }

@@ -52,6 +52,11 @@ pub struct ChatRow {
     pub last_customer_at: NaiveDateTime,
     pub idle_warned_at: Option<NaiveDateTime>,
     pub handover_note: Option<String>,
+    /// The chat's kind for the piece rate (pay.toml's chat kinds); `None` is a standard
+    /// chat.
+    pub kind: Option<String>,
+    /// Other chats the agent held when this one became theirs.
+    pub concurrent_at_accept: i32,
 }
 
 impl ChatRow {
@@ -360,6 +365,7 @@ pub struct NewChat<'a> {
     pub status: &'a str,
     pub token_hash: &'a str,
     pub customer_name: Option<&'a str>,
+    pub kind: Option<&'a str>,
 }
 
 pub fn insert_chat(conn: &mut DbConn, chat: &NewChat<'_>, now: NaiveDateTime) -> QueryResult<()> {
@@ -375,6 +381,7 @@ pub fn insert_chat(conn: &mut DbConn, chat: &NewChat<'_>, now: NaiveDateTime) ->
             chats::created_at.eq(now),
             chats::customer_token_hash.eq(chat.token_hash),
             chats::customer_name.eq(chat.customer_name),
+            chats::kind.eq(chat.kind),
             chats::last_customer_at.eq(now),
         ))
         .execute(conn)?;
@@ -554,6 +561,7 @@ pub struct ChatMove<'a> {
     pub closed_by: Option<&'a str>,
     pub close_reason: Option<&'a str>,
     pub handover_note: Option<Option<&'a str>>,
+    pub concurrent_at_accept: Option<i32>,
 }
 
 impl<'a> ChatMove<'a> {
@@ -570,6 +578,7 @@ impl<'a> ChatMove<'a> {
             closed_by: None,
             close_reason: None,
             handover_note: None,
+            concurrent_at_accept: None,
         }
     }
 
@@ -584,6 +593,24 @@ impl<'a> ChatMove<'a> {
             ..ChatMove::to("queued")
         }
     }
+}
+
+/// How many chats `agent` holds (assigned to them) besides `except`.
+pub fn held_besides(conn: &mut DbConn, agent: &str, except: &str) -> QueryResult<i64> {
+    chats::table
+        .filter(chats::agent_id.eq(agent))
+        .filter(chats::status.eq("assigned"))
+        .filter(chats::id.ne(except))
+        .count()
+        .get_result(conn)
+}
+
+/// Sets a chat's kind (`None`: a standard chat).
+pub fn set_kind(conn: &mut DbConn, chat: &str, kind: Option<&str>) -> QueryResult<()> {
+    diesel::update(chats::table.find(chat))
+        .set(chats::kind.eq(kind))
+        .execute(conn)?;
+    Ok(())
 }
 
 pub fn count_takeback(conn: &mut DbConn, chat: &str) -> QueryResult<()> {

@@ -668,6 +668,8 @@ async fn customer_hello(
                     name,
                     identities,
                     message,
+                    // The widget's customer does not classify; the agent may.
+                    kind: None,
                 };
                 match start(state, key, raw).await {
                     Ok((chat, token, status, effects)) => {
@@ -728,13 +730,21 @@ async fn start(
 ) -> Result<(String, String, String, Effects), AppError> {
     let token = crate::auth::tokens::generate();
     let hash = crate::auth::tokens::digest(&token);
-    let skills = state.rules().skills.clone();
+    let ruleset = state.rules();
     let ((chat, status), effects) = engine::run_deferred(state, move |conn, rules, now| {
         let merchant =
             crate::merchant_api::keys::merchant_for_widget_key(conn, &key)?.ok_or_else(|| {
                 AppError::field("key", "unknown_widget_key", "this widget key is not valid")
             })?;
-        let input = service::validate_start(&raw, merchant, "widget", &skills, rules, hash)?;
+        let input = service::validate_start(
+            &raw,
+            merchant,
+            "widget",
+            &ruleset.skills,
+            rules,
+            &ruleset.pay,
+            hash,
+        )?;
         let (created, effects) = service::create(conn, &input, now)?;
         Ok(((created.chat.id, created.chat.status), effects))
     })

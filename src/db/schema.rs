@@ -457,6 +457,8 @@ diesel::table! {
         last_customer_at -> Timestamp,
         idle_warned_at -> Nullable<Timestamp>,
         handover_note -> Nullable<Text>,
+        kind -> Nullable<Text>,
+        concurrent_at_accept -> Integer,
     }
 }
 
@@ -606,6 +608,102 @@ diesel::table! {
 diesel::joinable!(chat_reviews -> chats (chat_id));
 diesel::joinable!(review_disputes -> chat_reviews (review_id));
 
+diesel::table! {
+    payroll_runs (id) {
+        id -> Text,
+        period_from -> Date,
+        period_to -> Date,
+        starts_at -> Timestamp,
+        ends_at -> Timestamp,
+        status -> Text,
+        ruleset_version -> Text,
+        total_fen -> BigInt,
+        agent_count -> Integer,
+        progress_done -> Integer,
+        progress_total -> Integer,
+        summary -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+        computed_at -> Nullable<Timestamp>,
+        published_by -> Nullable<Text>,
+        published_at -> Nullable<Timestamp>,
+        dispute_until -> Nullable<Timestamp>,
+        approved_by -> Nullable<Text>,
+        approved_at -> Nullable<Timestamp>,
+        paid_by -> Nullable<Text>,
+        paid_at -> Nullable<Timestamp>,
+        payout_reference -> Nullable<Text>,
+        error -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    pay_lines (id) {
+        id -> Text,
+        run_id -> Text,
+        agent_id -> Text,
+        position -> Integer,
+        kind -> Text,
+        skill -> Nullable<Text>,
+        chat_kind -> Nullable<Text>,
+        units -> BigInt,
+        rate_millifen -> BigInt,
+        multiplier_bp -> Integer,
+        amount_fen -> BigInt,
+        note -> Nullable<Text>,
+        sources -> Text,
+    }
+}
+
+diesel::table! {
+    payslips (run_id, agent_id) {
+        run_id -> Text,
+        agent_id -> Text,
+        total_fen -> BigInt,
+        quality_score_x100 -> Nullable<Integer>,
+        quality_multiplier_bp -> Integer,
+        level -> Integer,
+        level_multiplier_bp -> Integer,
+        minutes -> BigInt,
+        chats -> BigInt,
+        mailed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    pay_disputes (id) {
+        id -> Text,
+        run_id -> Text,
+        agent_id -> Text,
+        line_id -> Text,
+        reason -> Text,
+        status -> Text,
+        answer -> Nullable<Text>,
+        adjusted_fen -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        resolved_by -> Nullable<Text>,
+        resolved_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    pay_adjustments (id) {
+        id -> Text,
+        agent_id -> Text,
+        amount_fen -> BigInt,
+        reason -> Text,
+        from_run_id -> Nullable<Text>,
+        dispute_id -> Nullable<Text>,
+        applied_run_id -> Nullable<Text>,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(pay_lines -> payroll_runs (run_id));
+diesel::joinable!(payslips -> payroll_runs (run_id));
+diesel::joinable!(pay_disputes -> pay_lines (line_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     merchants,
     accounts,
@@ -647,4 +745,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     chat_reviews,
     review_disputes,
     model_chats,
+    payroll_runs,
+    pay_lines,
+    payslips,
+    pay_disputes,
+    pay_adjustments,
 );

@@ -83,6 +83,10 @@ pub enum MailKind {
     },
     /// Something happened to one of the agent's shifts.
     Shift(ShiftMail),
+    /// A payroll run was published: the agent's draft payslip and the dispute window.
+    PayslipDraft(PayslipMail),
+    /// A payroll run was approved: the agent's final payslip.
+    PayslipApproved(PayslipMail),
     CertificationExpiring {
         skill: String,
         /// Local date and time of expiry.
@@ -111,6 +115,20 @@ pub enum MailKind {
         pay_multiplier: String,
         link: String,
     },
+}
+
+/// A payslip mail: the period, the total, every line and where to see it.
+#[derive(Debug, Clone)]
+pub struct PayslipMail {
+    /// First and last day of the period.
+    pub period: String,
+    /// E.g. `¥996.00`.
+    pub total: String,
+    /// Each line as *units × rate × multiplier = amount*.
+    pub lines: Vec<String>,
+    /// Until when a line may be disputed (drafts).
+    pub dispute_until: Option<String>,
+    pub link: String,
 }
 
 /// A shift mail: what happened, the shift, and where to see it.
@@ -458,6 +476,28 @@ pub fn render(
             vec![t_with(l, "mail.trial.missed.body", &[("skill", skill)])],
             Some((t(l, "mail.trial.book").into_owned(), link.as_str())),
         ),
+        MailKind::PayslipDraft(p) | MailKind::PayslipApproved(p) => {
+            let draft = matches!(kind, MailKind::PayslipDraft(_));
+            let key = if draft { "draft" } else { "approved" };
+            let mut paragraphs = vec![t_with(
+                l,
+                &format!("mail.payslip.{key}.body"),
+                &[("period", &p.period), ("total", &p.total)],
+            )];
+            paragraphs.extend(p.lines.iter().cloned());
+            if let Some(until) = &p.dispute_until {
+                paragraphs.push(t_with(l, "mail.payslip.dispute", &[("until", until)]));
+            }
+            (
+                t_with(
+                    l,
+                    &format!("mail.payslip.{key}.subject"),
+                    &[("period", &p.period)],
+                ),
+                paragraphs,
+                Some((t(l, "mail.payslip.action").into_owned(), p.link.as_str())),
+            )
+        }
         MailKind::CertificationExpiring {
             skill,
             expires,

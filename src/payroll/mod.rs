@@ -1,5 +1,12 @@
-//! Piece-rate payroll: the pay plan from `seat-rules/pay.toml` ([`plan`]) and the pure
-//! computation of an agent's payslip from their workload ([`pay`]).
+//! Piece-rate payroll: the pay plan from `seat-rules/pay.toml` ([`plan`]), the pure
+//! computation of an agent's payslip from their workload ([`pay`]), the period's workloads
+//! aggregated in SQL ([`aggregate`]), and payroll runs stored ([`store`]), computed and
+//! moved through draft → published → approved → paid ([`service`]) and served
+//! ([`routes`]).
 
+pub mod aggregate;
 pub mod pay;
 pub mod plan;
+pub mod routes;
+pub mod service;
+pub mod store;

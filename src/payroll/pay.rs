@@ -10,8 +10,10 @@
 //! 3. the total is the sum of the lines.
 //!
 //! Lines, in payslip order: per skill the time worked, the chats of each kind, the extra
-//! concurrent chats and the peak-period bonus; then urgent-shift bonuses, no-show
-//! deductions (negative) and adjustments carried from earlier runs (either sign).
+//! concurrent chats and the peak-period bonus; then urgent-shift bonuses; then the agent's
+//! level multiplier (`levels.toml`), which multiplies everything so far: one `level` line of
+//! *subtotal in fen × ¥0.01 × (multiplier − 1)*; then no-show deductions (negative) and
+//! adjustments carried from earlier runs (either sign), which the level does not scale.
 
 use std::collections::BTreeMap;
 
@@ -44,7 +46,7 @@ pub struct Adjustment {
 }
 
 /// Everything one agent's pay depends on for a period.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Workload {
     pub work: Vec<SkillWork>,
     /// The period's quality score in hundredths of a point (0-10000), if any.
@@ -53,6 +55,22 @@ pub struct Workload {
     pub urgent_bonuses_fen: Vec<i64>,
     pub no_shows: i64,
     pub adjustments: Vec<Adjustment>,
+    /// The agent's level pay multiplier (basis points, 10000 = ×1.0).
+    pub level_multiplier_bp: u32,
+}
+
+impl Default for Workload {
+    /// No work, at the level multiplier ×1.0.
+    fn default() -> Self {
+        Workload {
+            work: Vec::new(),
+            quality_score_x100: None,
+            urgent_bonuses_fen: Vec::new(),
+            no_shows: 0,
+            adjustments: Vec::new(),
+            level_multiplier_bp: FULL_BP as u32,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -62,6 +80,7 @@ pub enum LineKind {
     Concurrency,
     PeakBonus,
     UrgentBonus,
+    Level,
     NoShow,
     Adjustment,
 }
@@ -74,6 +93,7 @@ impl LineKind {
             LineKind::Concurrency => "concurrency",
             LineKind::PeakBonus => "peak_bonus",
             LineKind::UrgentBonus => "urgent_bonus",
+            LineKind::Level => "level",
             LineKind::NoShow => "no_show",
             LineKind::Adjustment => "adjustment",
         }
@@ -84,9 +104,25 @@ impl LineKind {
         matches!(self, LineKind::Time | LineKind::PeakBonus)
     }
 
-    /// Lines that may be negative.
+    /// Lines that may be negative (a `level` line only below ×1.0, which no shipped level
+    /// has).
     pub fn may_deduct(self) -> bool {
         matches!(self, LineKind::NoShow | LineKind::Adjustment)
+    }
+
+    pub fn parse(s: &str) -> Option<LineKind> {
+        [
+            LineKind::Time,
+            LineKind::Piece,
+            LineKind::Concurrency,
+            LineKind::PeakBonus,
+            LineKind::UrgentBonus,
+            LineKind::Level,
+            LineKind::NoShow,
+            LineKind::Adjustment,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
     }
 }
 
@@ -273,6 +309,26 @@ pub fn payslip(plan: &PayPlan, workload: &Workload) -> Payslip {
             None,
         );
     }
+    // The level scales everything before deductions: one line on the subtotal, a fen at a
+    // time, at the multiplier's excess over ×1.0 (or, below ×1.0, its shortfall, negative).
+    let subtotal: i64 = out.lines.iter().map(|l| l.amount_fen).sum();
+    let level = workload.level_multiplier_bp;
+    let (fen_rate, level_bp) = if level >= FULL_BP as u32 {
+        (1_000, level - FULL_BP as u32)
+    } else {
+        (-1_000, FULL_BP as u32 - level)
+    };
+    if level_bp != 0 {
+        out.add(
+            LineKind::Level,
+            None,
+            None,
+            subtotal,
+            fen_rate,
+            level_bp,
+            None,
+        );
+    }
     out.add(
         LineKind::NoShow,
         None,
@@ -383,6 +439,7 @@ mod tests {
                 reason: "dispute #12: 3 chats missed".into(),
                 amount_fen: 315,
             }],
+            level_multiplier_bp: 10_000,
         };
         let slip = payslip(&PayPlan::default(), &workload);
         let by_kind: Vec<(&str, i64)> = slip
@@ -410,6 +467,71 @@ mod tests {
             slip.lines[6].note.as_deref(),
             Some("dispute #12: 3 chats missed")
         );
+    }
+
+    /// levels.toml: the level multiplies the whole payslip before deductions, as a line
+    /// of its own on the subtotal.
+    #[test]
+    fn the_level_scales_everything_before_deductions() {
+        let workload = Workload {
+            work: vec![SkillWork {
+                skill: "general".into(),
+                hourly_base_fen: 2400,
+                minutes: 40 * 60,
+                chats: chats(200, 100, 20),
+                ..SkillWork::default()
+            }],
+            quality_score_x100: Some(9_100),
+            urgent_bonuses_fen: vec![1_000],
+            no_shows: 1,
+            adjustments: vec![Adjustment {
+                reason: "correction".into(),
+                amount_fen: -500,
+            }],
+            level_multiplier_bp: 10_500,
+        };
+        let slip = payslip(&PayPlan::default(), &workload);
+        let level = slip
+            .lines
+            .iter()
+            .find(|l| l.kind == LineKind::Level)
+            .expect("a level line");
+        // (¥996.00 + ¥10.00 urgent) × 0.05
+        assert_eq!(
+            (level.units, level.rate_millifen, level.multiplier_bp),
+            (100_600, 1_000, 500)
+        );
+        assert_eq!(level.amount_fen, 5_030);
+        assert_eq!(slip.total_fen, 100_600 + 5_030 - 2_000 - 500);
+        let kinds: Vec<&str> = slip.lines.iter().map(|l| l.kind.as_str()).collect();
+        assert_eq!(
+            &kinds[4..],
+            ["urgent_bonus", "level", "no_show", "adjustment"]
+        );
+    }
+
+    #[test]
+    fn the_level_at_one_adds_no_line() {
+        let workload = Workload {
+            work: vec![SkillWork {
+                skill: "general".into(),
+                hourly_base_fen: 2400,
+                minutes: 60,
+                ..SkillWork::default()
+            }],
+            ..Workload::default()
+        };
+        let slip = payslip(&PayPlan::default(), &workload);
+        assert!(slip.lines.iter().all(|l| l.kind != LineKind::Level));
+        assert_eq!(slip.total_fen, 1_680);
+    }
+
+    #[test]
+    fn line_kinds_round_trip() {
+        for kind in ["time", "piece", "level", "no_show", "adjustment"] {
+            assert_eq!(LineKind::parse(kind).map(LineKind::as_str), Some(kind));
+        }
+        assert_eq!(LineKind::parse("bonus"), None);
     }
 
     #[test]
@@ -466,20 +588,24 @@ mod tests {
             prop::collection::vec(0i64..10_000, 0..5),
             0i64..5,
             prop::collection::vec(-50_000i64..50_000, 0..3),
+            10_000u32..=15_000,
         )
-            .prop_map(|(work, score, urgent, no_shows, adjustments)| Workload {
-                work,
-                quality_score_x100: score,
-                urgent_bonuses_fen: urgent,
-                no_shows,
-                adjustments: adjustments
-                    .into_iter()
-                    .map(|amount_fen| Adjustment {
-                        reason: "correction".into(),
-                        amount_fen,
-                    })
-                    .collect(),
-            })
+            .prop_map(
+                |(work, score, urgent, no_shows, adjustments, level)| Workload {
+                    work,
+                    quality_score_x100: score,
+                    urgent_bonuses_fen: urgent,
+                    no_shows,
+                    adjustments: adjustments
+                        .into_iter()
+                        .map(|amount_fen| Adjustment {
+                            reason: "correction".into(),
+                            amount_fen,
+                        })
+                        .collect(),
+                    level_multiplier_bp: level,
+                },
+            )
     }
 
     fn plan_strategy() -> impl Strategy<Value = PayPlan> {
@@ -507,6 +633,13 @@ mod tests {
                 prop_assert!(line.units != 0);
             }
             let urgent: i64 = slip.lines.iter().filter(|l| l.kind == LineKind::UrgentBonus).map(|l| l.amount_fen).sum();
+            // The level line is the subtotal before deductions times the excess multiplier.
+            let before: i64 = slip.lines.iter()
+                .take_while(|l| !matches!(l.kind, LineKind::Level | LineKind::NoShow | LineKind::Adjustment))
+                .map(|l| l.amount_fen).sum();
+            let level: i64 = slip.lines.iter().filter(|l| l.kind == LineKind::Level).map(|l| l.amount_fen).sum();
+            let exact = before * i64::from(workload.level_multiplier_bp - 10_000);
+            prop_assert!((level * 10_000 - exact).abs() <= 10_000, "level {} exact {}", level, exact);
             prop_assert_eq!(urgent, workload.urgent_bonuses_fen.iter().sum::<i64>());
             // The same workload always gives the same payslip.
             prop_assert_eq!(payslip(&plan, &workload), slip);
@@ -548,6 +681,19 @@ mod tests {
                 "piece {} expected {} (slack {})", slip.piece_fen(), expected_piece, slack);
             prop_assert!((slip.total_fen - base * hours).abs() <= slack + 1,
                 "total {} expected {}", slip.total_fen, base * hours);
+        }
+
+        #[test]
+        fn a_level_below_one_is_the_only_negative_level_line(
+            workload in workload_strategy(), level in 1u32..10_000,
+        ) {
+            let workload = Workload { level_multiplier_bp: level, ..workload };
+            let slip = payslip(&PayPlan::default(), &workload);
+            prop_assert_eq!(slip.total_fen, slip.lines.iter().map(|l| l.amount_fen).sum::<i64>());
+            for line in slip.lines.iter().filter(|l| l.kind == LineKind::Level) {
+                prop_assert!(line.amount_fen <= 0);
+                prop_assert_eq!(line.rate_millifen, -1_000);
+            }
         }
 
         #[test]

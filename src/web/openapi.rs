@@ -24,6 +24,7 @@ use utoipa::{Modify, OpenApi};
         (name = "briefing", description = "The shop's briefing and quick replies for the agents on its seats"),
         (name = "quality", description = "Chat reviews on scorecards, quality scores, disputes"),
         (name = "merchant_api", description = "A shop's widget key, secret API keys and signed webhooks"),
+        (name = "payroll", description = "Payroll runs, payslips and pay disputes"),
         (name = "admin", description = "Platform administration"),
         (name = "operations", description = "Health and metrics"),
         (name = "pages", description = "Server-rendered HTML pages"),

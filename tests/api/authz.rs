@@ -116,6 +116,9 @@ struct Rule {
     expect: [(Who, u16); 5],
 }
 
+/// A run (or dispute) id nobody has.
+const NO_RUN: &str = "00000000-0000-7000-8000-000000000000";
+
 fn rules(app: &TestApp, cast: &Cast) -> Vec<Rule> {
     let a = cast.shop_a.merchant_id();
     let invite = |who: &str| json!({"email": app.unique_email(who), "display_name": "Invitee"});
@@ -1090,6 +1093,121 @@ fn rules(app: &TestApp, cast: &Cast) -> Vec<Rule> {
                 (Who::ShopB, 403),
                 (Who::Admin, 404),
             ],
+        },
+        // Payroll: admins only; an agent sees only their own payslips (a run that does not
+        // exist, or is not theirs, is 404); shops see nothing (tests/api/payroll.rs).
+        Rule {
+            method: "POST",
+            documented: "/api/admin/payroll/runs",
+            path: "/api/admin/payroll/runs".into(),
+            body: Some(json!({"from": "2020-01-01", "to": "2020-01-15"})),
+            expect: admin_only(202),
+        },
+        Rule {
+            method: "GET",
+            documented: "/api/admin/payroll/runs",
+            path: "/api/admin/payroll/runs".into(),
+            body: None,
+            expect: admin_only(200),
+        },
+        Rule {
+            method: "GET",
+            documented: "/api/admin/payroll/runs/{run_id}",
+            path: format!("/api/admin/payroll/runs/{NO_RUN}"),
+            body: None,
+            expect: admin_only(404),
+        },
+        Rule {
+            method: "GET",
+            documented: "/api/admin/payroll/runs/{run_id}/payslips",
+            path: format!("/api/admin/payroll/runs/{NO_RUN}/payslips"),
+            body: None,
+            expect: admin_only(404),
+        },
+        Rule {
+            method: "POST",
+            documented: "/api/admin/payroll/runs/{run_id}/recompute",
+            path: format!("/api/admin/payroll/runs/{NO_RUN}/recompute"),
+            body: None,
+            expect: admin_only(404),
+        },
+        Rule {
+            method: "POST",
+            documented: "/api/admin/payroll/runs/{run_id}/publish",
+            path: format!("/api/admin/payroll/runs/{NO_RUN}/publish"),
+            body: None,
+            expect: admin_only(404),
+        },
+        Rule {
+            method: "POST",
+            documented: "/api/admin/payroll/runs/{run_id}/approve",
+            path: format!("/api/admin/payroll/runs/{NO_RUN}/approve"),
+            body: None,
+            expect: admin_only(404),
+        },
+        Rule {
+            method: "POST",
+            documented: "/api/admin/payroll/runs/{run_id}/mark-paid",
+            path: format!("/api/admin/payroll/runs/{NO_RUN}/mark-paid"),
+            body: Some(json!({"reference": "BANK-1"})),
+            expect: admin_only(404),
+        },
+        Rule {
+            method: "GET",
+            documented: "/api/admin/payroll/runs/{run_id}/bank-file.csv",
+            path: format!("/api/admin/payroll/runs/{NO_RUN}/bank-file.csv"),
+            body: None,
+            expect: admin_only(404),
+        },
+        Rule {
+            method: "GET",
+            documented: "/api/admin/payroll/disputes",
+            path: "/api/admin/payroll/disputes".into(),
+            body: None,
+            expect: admin_only(200),
+        },
+        Rule {
+            method: "POST",
+            documented: "/api/admin/payroll/disputes/{dispute_id}/resolve",
+            path: format!("/api/admin/payroll/disputes/{NO_RUN}/resolve"),
+            body: Some(json!({"decision": "reject", "answer": "no"})),
+            expect: admin_only(404),
+        },
+        Rule {
+            method: "GET",
+            documented: "/api/agents/me/payslips",
+            path: "/api/agents/me/payslips".into(),
+            body: None,
+            expect: agent_only(200),
+        },
+        Rule {
+            method: "GET",
+            documented: "/api/agents/me/payslips/{run_id}",
+            path: format!("/api/agents/me/payslips/{NO_RUN}"),
+            body: None,
+            expect: agent_only(404),
+        },
+        Rule {
+            method: "GET",
+            documented: "/api/agents/me/payslips/{run_id}.csv",
+            path: format!("/api/agents/me/payslips/{NO_RUN}.csv"),
+            body: None,
+            expect: agent_only(404),
+        },
+        Rule {
+            method: "POST",
+            documented: "/api/agents/me/payslips/{run_id}/disputes",
+            path: format!("/api/agents/me/payslips/{NO_RUN}/disputes"),
+            body: Some(json!({"line": NO_RUN, "reason": "short"})),
+            expect: agent_only(404),
+        },
+        // Only the agent who took a chat classifies it; this one nobody took.
+        Rule {
+            method: "PUT",
+            documented: "/api/chats/{chat_id}/kind",
+            path: format!("/api/chats/{}/kind", cast.chat),
+            body: Some(json!({"kind": "complaint"})),
+            expect: agent_only(404),
         },
         // Shop A's staff close it; the admin then finds it closed.
         Rule {

@@ -561,7 +561,12 @@ both_backends! {
 }
 
 /// Posts as a shop's back end with a secret API key.
-async fn post_with_key(app: &TestApp, key: &str, path: &str, body: &Value) -> reqwest::Response {
+pub(crate) async fn post_with_key(
+    app: &TestApp,
+    key: &str,
+    path: &str,
+    body: &Value,
+) -> reqwest::Response {
     app.api
         .post(app.url(path))
         .bearer_auth(key)

@@ -24,6 +24,7 @@ mod migrations;
 mod openapi;
 mod operations;
 mod pages;
+mod payroll;
 mod quality;
 mod review_pages;
 mod seat_pages;
