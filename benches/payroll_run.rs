@@ -267,7 +267,11 @@ fn run(cfg: &Config) -> bool {
     }
     println!(
         "  seeding (SQL generators{}): {:.1} s",
-        if analyze { ", then ANALYZE" } else { ", no ANALYZE" },
+        if analyze {
+            ", then ANALYZE"
+        } else {
+            ", no ANALYZE"
+        },
         secs(t)
     );
 
@@ -382,7 +386,10 @@ fn main() {
     let args: Vec<usize> = raw
         .iter()
         .filter(|a| *a != "--bench")
-        .map(|a| a.parse().expect("sizes are numbers: [agents] [shops] [chats]"))
+        .map(|a| {
+            a.parse()
+                .expect("sizes are numbers: [agents] [shops] [chats]")
+        })
         .collect();
     let cfg = Config {
         agents: args.first().copied().unwrap_or(20_000).max(1),
