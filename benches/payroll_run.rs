@@ -260,7 +260,7 @@ fn run(cfg: &Config) -> bool {
     exec(conn, "PRAGMA cache_size = -2000");
     // The service never runs ANALYZE, but without statistics SQLite answers the quality
     // facts' reopened-chat subquery through chats_merchant_idx (every later chat of the
-    // shop) instead of chats_customer_idx, which takes hours at the full size.
+    // shop) instead of chats_customer_idx: several times slower (see BENCHMARKS.md).
     let analyze = std::env::var_os("PAYROLL_RUN_NO_ANALYZE").is_none();
     if analyze {
         exec(conn, "ANALYZE");
