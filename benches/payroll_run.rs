@@ -97,27 +97,27 @@ fn seed(conn: &mut DbConn, cfg: &Config, w: Window) -> AccountId {
             seq(shops)
         ),
     );
-    // One staff account per shop (who booked), then the agents.
-    exec(
-        conn,
-        &format!(
-            "{} INSERT INTO accounts (id, email, password_hash, role, merchant_id, display_name, locale, \
-             time_zone, password_changed_at, created_at, updated_at) \
-             SELECT printf('s%06d', n), 's' || n || '@bench.test', 'x', 'merchant_staff', printf('m%06d', n), \
-             'Staff ' || n, 'zh-CN', 'Asia/Shanghai', '{start}', '{start}', '{start}' FROM seq",
-            seq(shops)
+    // One staff account per shop (who booked), then the agents: (count, id, role, shop).
+    for (count, id, role, shop) in [
+        (
+            shops,
+            "printf('s%06d', n)",
+            "merchant_staff",
+            "printf('m%06d', n)",
         ),
-    );
-    exec(
-        conn,
-        &format!(
-            "{} INSERT INTO accounts (id, email, password_hash, role, merchant_id, display_name, locale, \
-             time_zone, password_changed_at, created_at, updated_at) \
-             SELECT printf('a%07d', n), 'a' || n || '@bench.test', 'x', 'agent', NULL, \
-             'Agent ' || n, 'zh-CN', 'Asia/Shanghai', '{start}', '{start}', '{start}' FROM seq",
-            seq(agents)
-        ),
-    );
+        (agents, "printf('a%07d', n)", "agent", "NULL"),
+    ] {
+        exec(
+            conn,
+            &format!(
+                "{} INSERT INTO accounts (id, email, password_hash, role, merchant_id, display_name, \
+                 locale, time_zone, password_changed_at, created_at, updated_at) \
+                 SELECT {id}, {id} || '@bench.test', 'x', '{role}', {shop}, {id}, 'zh-CN', \
+                 'Asia/Shanghai', '{start}', '{start}', '{start}' FROM seq",
+                seq(count)
+            ),
+        );
+    }
     exec(
         conn,
         &format!(
