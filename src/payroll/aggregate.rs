@@ -120,7 +120,7 @@ pub fn minutes_worked(conn: &mut DbConn, w: Window) -> QueryResult<Vec<MinutesRo
 /// What the database says about everyone's period, before the pay plan is applied.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Aggregate {
-    /// Per agent, skill and booking.
+    /// Per agent, skill and booking, sorted by agent.
     pub minutes: Vec<MinutesRow>,
     /// Per (agent, skill).
     pub peak_minutes: BTreeMap<(String, String), i64>,
@@ -137,6 +137,18 @@ pub struct Aggregate {
 }
 
 impl Aggregate {
+    /// The agent's minute rows: one slice of `minutes`, which is sorted by agent.
+    pub fn minutes_of(&self, agent: &str) -> &[MinutesRow] {
+        let from = self
+            .minutes
+            .partition_point(|m| m.agent_id.as_str() < agent);
+        let len = self.minutes[from..]
+            .iter()
+            .take_while(|m| m.agent_id == agent)
+            .count();
+        &self.minutes[from..from + len]
+    }
+
     /// Everyone with anything to pay or deduct, in id order.
     pub fn agents(&self) -> Vec<String> {
         let mut ids: std::collections::BTreeSet<String> =
@@ -151,8 +163,11 @@ impl Aggregate {
 
 /// Reads the period `w` of run `run_id` (whose adjustments count as pending).
 pub fn load(conn: &mut DbConn, rules: &Ruleset, w: Window, run_id: &str) -> QueryResult<Aggregate> {
+    let mut minutes = minutes_worked(conn, w)?;
+    // By agent, so each agent's rows are one slice (`Aggregate::minutes_of`).
+    minutes.sort_by(|a, b| a.agent_id.cmp(&b.agent_id));
     let mut agg = Aggregate {
-        minutes: minutes_worked(conn, w)?,
+        minutes,
         ..Aggregate::default()
     };
     for period in &rules.periods {
@@ -253,36 +268,20 @@ pub fn workload(
 ) -> Workload {
     let base = |skill: &str| rules.skill(skill).map_or(0, |s| s.agent_hourly_fen);
     let mut done: BTreeMap<String, SkillWork> = BTreeMap::new();
-    for m in agg.minutes.iter().filter(|m| m.agent_id == agent) {
-        let mut w = done
-            .remove(&m.skill)
-            .unwrap_or_else(|| fresh(&m.skill, base(&m.skill)));
-        w.minutes += m.minutes;
-        done.insert(m.skill.clone(), w);
+    for m in agg.minutes_of(agent) {
+        skill_work(&mut done, &m.skill, base(&m.skill)).minutes += m.minutes;
     }
-    let mine = |key: &(String, String)| key.0 == agent;
-    for ((_, skill), peak) in agg.peak_minutes.iter().filter(|(k, _)| mine(k)) {
-        let mut w = done
-            .remove(skill)
-            .unwrap_or_else(|| fresh(skill, base(skill)));
-        w.peak_minutes += peak;
-        done.insert(skill.clone(), w);
+    for (skill, peak) in of_agent(&agg.peak_minutes, agent) {
+        skill_work(&mut done, skill, base(skill)).peak_minutes += peak;
     }
-    for ((_, skill), kinds) in agg.chats.iter().filter(|(k, _)| mine(k)) {
-        let mut w = done
-            .remove(skill)
-            .unwrap_or_else(|| fresh(skill, base(skill)));
+    for (skill, kinds) in of_agent(&agg.chats, agent) {
+        let w = skill_work(&mut done, skill, base(skill));
         for (kind, n) in kinds {
             *w.chats.entry(kind.clone()).or_default() += n;
         }
-        done.insert(skill.clone(), w);
     }
-    for ((_, skill), n) in agg.extra_concurrent.iter().filter(|(k, _)| mine(k)) {
-        let mut w = done
-            .remove(skill)
-            .unwrap_or_else(|| fresh(skill, base(skill)));
-        w.extra_concurrent += n;
-        done.insert(skill.clone(), w);
+    for (skill, n) in of_agent(&agg.extra_concurrent, agent) {
+        skill_work(&mut done, skill, base(skill)).extra_concurrent += n;
     }
     let urgent_bonuses_fen = agg
         .urgent
@@ -312,6 +311,17 @@ pub fn workload(
     }
 }
 
+/// The entries of one agent in a map keyed by (agent, skill), by skill: a range of the
+/// map, not a scan of it (a run computes every agent's workload).
+fn of_agent<'a, V>(
+    map: &'a BTreeMap<(String, String), V>,
+    agent: &'a str,
+) -> impl Iterator<Item = (&'a String, &'a V)> + 'a {
+    map.range((agent.to_owned(), String::new())..)
+        .take_while(move |((a, _), _)| a == agent)
+        .map(|((_, skill), v)| (skill, v))
+}
+
 /// What a payslip records beside its lines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AgentInfo {
@@ -323,6 +333,16 @@ pub struct AgentInfo {
 /// The agent's level (1 when unknown).
 pub fn level_of(agg: &Aggregate, agent: &str) -> i32 {
     agg.levels.get(agent).copied().unwrap_or(1)
+}
+
+/// The agent's work on `skill` so far, started at nothing.
+fn skill_work<'a>(
+    done: &'a mut BTreeMap<String, SkillWork>,
+    skill: &str,
+    base: i64,
+) -> &'a mut SkillWork {
+    done.entry(skill.to_owned())
+        .or_insert_with(|| fresh(skill, base))
 }
 
 fn fresh(skill: &str, base: i64) -> SkillWork {

@@ -365,9 +365,9 @@ fn summarize_with(
         for (skill, amount) in by_skill {
             skills.entry(skill.to_owned()).or_default().pay_fen += amount;
             let worked: Vec<_> = agg
-                .minutes
+                .minutes_of(agent)
                 .iter()
-                .filter(|m| &m.agent_id == agent && m.skill == skill && m.minutes > 0)
+                .filter(|m| m.skill == skill && m.minutes > 0)
                 .collect();
             let all: i64 = worked.iter().map(|m| m.minutes).sum();
             let mut shared = 0;
