@@ -1,8 +1,9 @@
 //! The whole payroll run of one month (issue 7's target: 20,000 agents and 5,000,000 chats
 //! in under 30 s) on SQLite, through the service's own functions: `create_run`, then
 //! `compute` (aggregation in SQL, quality facts, every payslip, all written in one
-//! transaction as a draft). Then its two SQL phases on their own, the aggregation
-//! (`payroll::aggregate::load`) and the quality facts (`quality::store::period_facts`).
+//! transaction as a draft). Then its SQL phase on its own, the aggregation
+//! (`payroll::aggregate::load`: shift minutes, then one pass over the chats for the counts
+//! paid and the quality facts).
 //! Prints agents paid, lines written, the run's total and seconds per phase, then checks in
 //! the database that the run is a draft, that every agent with work has one payslip and
 //! that the lines add up to the run's total. Exits non-zero if any check fails.
@@ -15,8 +16,9 @@
 //! agent on one shop working ten 4-hour shifts (checked in and out), chats of the agent's
 //! shop, closed in the month, spread over the chat kinds, ratings and concurrency.
 //! The database is a temporary file, or `PAYROLL_RUN_DB` (a path, kept afterwards, for
-//! looking at query plans). ANALYZE runs after seeding unless `PAYROLL_RUN_NO_ANALYZE` is
-//! set (the service itself never runs it; see BENCHMARKS.md for what that costs).
+//! looking at query plans). After seeding, the statistics are refreshed as the service's
+//! background task does hourly (`cloudseat::db::optimize`) unless `PAYROLL_RUN_NO_OPTIMIZE`
+//! is set.
 
 use std::time::Instant;
 
@@ -258,19 +260,18 @@ fn run(cfg: &Config) -> bool {
     exec(conn, "PRAGMA cache_size = -1000000");
     let admin = seed(conn, cfg, window);
     exec(conn, "PRAGMA cache_size = -2000");
-    // The service never runs ANALYZE, but without statistics SQLite answers the quality
-    // facts' reopened-chat subquery through chats_merchant_idx (every later chat of the
-    // shop) instead of chats_customer_idx: several times slower (see BENCHMARKS.md).
-    let analyze = std::env::var_os("PAYROLL_RUN_NO_ANALYZE").is_none();
-    if analyze {
-        exec(conn, "ANALYZE");
+    // What the service's background task does hourly (and every new connection on
+    // opening): refresh the planner statistics.
+    let optimize = std::env::var_os("PAYROLL_RUN_NO_OPTIMIZE").is_none();
+    if optimize {
+        cloudseat::db::optimize(conn).expect("PRAGMA optimize");
     }
     println!(
         "  seeding (SQL generators{}): {:.1} s",
-        if analyze {
-            ", then ANALYZE"
+        if optimize {
+            ", then the service's PRAGMA optimize"
         } else {
-            ", no ANALYZE"
+            ", no statistics"
         },
         secs(t)
     );
@@ -287,17 +288,6 @@ fn run(cfg: &Config) -> bool {
     let t = Instant::now();
     let agg = aggregate::load(conn, &rules, window, &run_id).unwrap();
     let load_secs = secs(t);
-    let t = Instant::now();
-    let facts = cloudseat::quality::store::period_facts(
-        conn,
-        window.from,
-        window.to,
-        rules.chat.first_response_target_secs,
-        rules.quality.reopen_window_hours,
-    )
-    .unwrap();
-    let facts_secs = secs(t);
-
     let (status, total_fen, error): (String, i64, Option<String>) = payroll_runs::table
         .find(&run_id)
         .select((
@@ -343,13 +333,12 @@ fn run(cfg: &Config) -> bool {
         create_secs + compute_secs
     );
     println!(
-        "  phases on their own: aggregate::load {load_secs:.1} s ({} minute rows, {} agent-skill chat counts), \
-         quality period_facts {facts_secs:.1} s ({} agents); the rest of compute (payslips, \
-         summary, writing) {:.1} s",
+        "  aggregate::load on its own {load_secs:.1} s ({} minute rows, {} agent-skill chat counts, \
+         quality facts of {} agents); the rest of compute (scores, payslips, summary, writing) {:.1} s",
         agg.minutes.len(),
         agg.chats.len(),
-        facts.len(),
-        (compute_secs - load_secs - facts_secs).max(0.0)
+        agg.quality.len(),
+        (compute_secs - load_secs).max(0.0)
     );
 
     let mut failed = false;

@@ -111,7 +111,9 @@ impl ManageConnection for ConnectionManager {
                      PRAGMA foreign_keys = ON;",
                 )
                 .map_err(r2d2::Error::QueryError)?;
-                Ok(DbConn::Sqlite(conn))
+                let mut conn = DbConn::Sqlite(conn);
+                optimize(&mut conn).map_err(r2d2::Error::QueryError)?;
+                Ok(conn)
             }
         }
     }
@@ -210,6 +212,21 @@ impl Db {
     pub fn migrate(&self) -> Result<Vec<String>, DbSetupError> {
         let mut conn = self.pool.get()?;
         run_migrations(&mut conn)
+    }
+}
+
+/// Keeps SQLite's query-planner statistics fresh: `PRAGMA optimize=0x10012` analyses every
+/// table (0x10000) whose statistics are missing or stale (row count changed tenfold), with
+/// SQLite's analysis limit (0x10: sampled, about 100 ms at worst), so it is cheap when
+/// nothing changed. Without statistics SQLite
+/// picks poor indexes for the month-long aggregations (payroll, quality, levels); see
+/// BENCHMARKS.md. Run when a connection opens (as SQLite recommends) and hourly by the
+/// background task for the long-lived pooled connections. PostgreSQL's autovacuum does
+/// this on its own, so there it does nothing.
+pub fn optimize(conn: &mut DbConn) -> QueryResult<()> {
+    match conn {
+        DbConn::Sqlite(c) => c.batch_execute("PRAGMA optimize=0x10012;"),
+        DbConn::Pg(_) => Ok(()),
     }
 }
 
@@ -323,6 +340,38 @@ mod tests {
         );
         assert!(Backend::from_url("mysql://h/db").is_err());
         assert!(Backend::from_url("./data/x.db").is_err());
+    }
+
+    #[derive(QueryableByName)]
+    struct Analysed {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        idx: String,
+    }
+
+    #[test]
+    fn optimize_gives_grown_tables_statistics() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::connect(
+            &format!("sqlite://{}", dir.path().join("t.db").display()),
+            1,
+        )
+        .unwrap();
+        db.migrate().unwrap();
+        let mut conn = db.get_blocking().unwrap();
+        conn.batch_execute(
+            "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 99) \
+             INSERT INTO merchants (id, name, created_at) \
+             SELECT 'm' || i, 'Shop ' || i, '2026-12-01 00:00:00' FROM n",
+        )
+        .unwrap();
+        optimize(&mut conn).unwrap();
+        let analysed: Vec<Analysed> =
+            diesel::sql_query("SELECT idx FROM sqlite_stat1 WHERE tbl = 'merchants'")
+                .load(&mut *conn)
+                .unwrap();
+        // The primary key's index: its 100 rows counted.
+        let names: Vec<&str> = analysed.iter().map(|a| a.idx.as_str()).collect();
+        assert_eq!(names, ["sqlite_autoindex_merchants_1"]);
     }
 
     #[test]

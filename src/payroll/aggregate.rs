@@ -11,6 +11,8 @@
 //! - **chats**: chats the agent closed as theirs (status `closed`) with `closed_at` in the
 //!   period, by skill and kind (no kind: [`STANDARD`]);
 //! - **extra concurrent chats**: of those, the ones accepted while holding another;
+//! - **quality facts**: the quality score's inputs, as `quality::store::period_facts`
+//!   counts them, from the same pass over the chats;
 //! - **urgent bonuses**: the bonus each urgent shift the agent checked in on promised,
 //!   shifts starting in the period;
 //! - **no-shows**: assignments ended as `no_show`, shifts starting in the period;
@@ -25,7 +27,8 @@ use diesel::sql_types::{BigInt, Text, Timestamp};
 
 use super::pay::{Adjustment, SkillWork, Workload};
 use crate::db::DbConn;
-use crate::db::schema::{agents, chats, pay_adjustments, shift_assignments, shifts};
+use crate::db::schema::{agents, pay_adjustments, shift_assignments, shifts};
+use crate::quality::{self, score::Facts, store::Grouping};
 use crate::seats::rules::Ruleset;
 
 // Urgent bonuses are counted per agent and promised amount.
@@ -134,6 +137,9 @@ pub struct Aggregate {
     pub adjustments: BTreeMap<String, Vec<(String, Adjustment)>>,
     /// Every agent's level.
     pub levels: BTreeMap<String, i32>,
+    /// The quality score's inputs per agent (`quality::store::period_facts`, counted in
+    /// the same pass over the chats).
+    pub quality: BTreeMap<String, Facts>,
 }
 
 impl Aggregate {
@@ -180,33 +186,28 @@ pub fn load(conn: &mut DbConn, rules: &Ruleset, w: Window, run_id: &str) -> Quer
                 .or_default() += row.minutes;
         }
     }
-    let handled = || {
-        chats::table
-            .filter(chats::status.eq("closed"))
-            .filter(chats::closed_at.ge(w.from))
-            .filter(chats::closed_at.lt(w.to))
-    };
-    let rows: Vec<(Option<String>, String, Option<String>, i64)> = handled()
-        .group_by((chats::agent_id, chats::skill, chats::kind))
-        .select((chats::agent_id, chats::skill, chats::kind, count_star()))
-        .load(conn)?;
-    for (agent, skill, kind, n) in rows {
-        let Some(agent) = agent else { continue };
-        *agg.chats
-            .entry((agent, skill))
-            .or_default()
-            .entry(kind.unwrap_or_else(|| STANDARD.to_owned()))
-            .or_default() += n;
-    }
-    let rows: Vec<(Option<String>, String, i64)> = handled()
-        .filter(chats::concurrent_at_accept.gt(0))
-        .group_by((chats::agent_id, chats::skill))
-        .select((chats::agent_id, chats::skill, count_star()))
-        .load(conn)?;
-    for (agent, skill, n) in rows {
-        if let Some(agent) = agent {
-            agg.extra_concurrent.insert((agent, skill), n);
+    // One pass over the period's closed chats, per agent, skill and kind: the counts paid
+    // for, the ones accepted while holding another, and the quality score's inputs.
+    let counts = quality::store::chat_counts(
+        conn,
+        None,
+        Grouping::AgentSkillKind,
+        w.from,
+        w.to,
+        rules.chat.first_response_target_secs,
+        rules.quality.reopen_window_hours,
+    )?;
+    agg.quality = quality::store::facts_of(conn, None, w.from, w.to, &counts)?;
+    for row in counts {
+        let key = (row.agent_id, row.skill);
+        if row.concurrent > 0 {
+            *agg.extra_concurrent.entry(key.clone()).or_default() += row.concurrent;
         }
+        *agg.chats
+            .entry(key)
+            .or_default()
+            .entry(row.kind.unwrap_or_else(|| STANDARD.to_owned()))
+            .or_default() += row.closed;
     }
     let rows: Vec<(String, i64, i64)> = shift_assignments::table
         .inner_join(shifts::table)
@@ -442,6 +443,7 @@ mod tests {
                 )],
             )]),
             levels: BTreeMap::from([("a".to_owned(), 2)]),
+            quality: BTreeMap::new(),
         };
         assert_eq!(agg.agents(), ["a", "z"]);
         let w = workload(&agg, &rules, "a", Some(9_100));

@@ -92,26 +92,15 @@ pub fn compute(conn: &mut DbConn, run_id: &str, rules: &Ruleset, now: NaiveDateT
 
 /// Quality scores (hundredths) for the period, by agent, from the period's quality facts
 /// (`quality.toml` weights); an agent without any facts has no score.
-fn quality_scores(
-    conn: &mut DbConn,
-    rules: &Ruleset,
-    w: Window,
-) -> diesel::QueryResult<BTreeMap<String, u32>> {
-    let facts = crate::quality::store::period_facts(
-        conn,
-        w.from,
-        w.to,
-        rules.chat.first_response_target_secs,
-        rules.quality.reopen_window_hours,
-    )?;
-    Ok(facts
-        .into_iter()
+fn quality_scores(rules: &Ruleset, agg: &aggregate::Aggregate) -> BTreeMap<String, u32> {
+    agg.quality
+        .iter()
         .filter_map(|(agent, facts)| {
-            crate::quality::score::score(&rules.quality.weights, &facts)
+            crate::quality::score::score(&rules.quality.weights, facts)
                 .score_x100
-                .map(|s| (agent, s))
+                .map(|s| (agent.clone(), s))
         })
-        .collect())
+        .collect()
 }
 
 fn try_compute(
@@ -126,7 +115,7 @@ fn try_compute(
         to: run.ends_at,
     };
     let agg = aggregate::load(conn, rules, window, run_id)?;
-    let quality = quality_scores(conn, rules, window)?;
+    let quality = quality_scores(rules, &agg);
     let agents = agg.agents();
     let total = i32::try_from(agents.len()).unwrap_or(i32::MAX);
     store::set_progress(conn, run_id, 0, total)?;

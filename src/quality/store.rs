@@ -69,21 +69,46 @@ pub(crate) fn in_target_sql(conn: &DbConn) -> String {
 }
 
 /// The condition that the customer of closed chat `c` opened another chat with the same
-/// shop within the reopen window after it closed. One bind: the window in hours.
-fn reopened_sql(conn: &DbConn) -> String {
+/// shop within the reopen window after it closed. One bind: the window in hours (`hours`
+/// again, as a literal, for SQLite's range bound).
+///
+/// It is probed once per closed chat (millions in a month), so it must stay a short range
+/// of `chats_customer_idx (customer_id, created_at)`. On SQLite the exact `julianday` test
+/// cannot bound that range, so a text bound that is never earlier than the exact one goes
+/// first: the window's end in whole seconds plus one, in the stored text format, which
+/// orders like the instants.
+fn reopened_sql(conn: &DbConn, hours: u32) -> String {
+    // SQLite without statistics would rather walk chats_merchant_idx (every later chat of
+    // the shop), so the index is named.
+    let (index, range) = match conn {
+        DbConn::Sqlite(_) => (
+            " INDEXED BY chats_customer_idx",
+            format!(" AND c2.created_at < datetime(c.closed_at, '+{hours} hours', '+1 seconds')"),
+        ),
+        DbConn::Pg(_) => ("", String::new()),
+    };
     format!(
-        "EXISTS (SELECT 1 FROM chats c2 WHERE c2.customer_id = c.customer_id \
-         AND c2.merchant_id = c.merchant_id AND c2.created_at > c.closed_at AND {})",
+        "EXISTS (SELECT 1 FROM chats c2{index} WHERE c2.customer_id = c.customer_id \
+         AND c2.created_at > c.closed_at{range} AND c2.merchant_id = c.merchant_id AND {})",
         before_plus(conn, "c2.created_at", "c.closed_at", "hours", true)
     )
 }
 
-#[derive(QueryableByName)]
-struct ChatCounts {
+/// What one group of a period's closed chats counts: per agent, or per agent, skill and
+/// kind ([`Grouping`]). The quality score's inputs, plus the chats accepted while holding
+/// another (payroll's extra-concurrency count), so payroll reads the chats once.
+#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
+pub struct ChatCounts {
     #[diesel(sql_type = Text)]
-    agent_id: String,
+    pub agent_id: String,
+    /// Empty when grouped per agent.
+    #[diesel(sql_type = Text)]
+    pub skill: String,
+    /// `None`: no kind, or grouped per agent.
+    #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
+    pub kind: Option<String>,
     #[diesel(sql_type = BigInt)]
-    closed: i64,
+    pub closed: i64,
     #[diesel(sql_type = BigInt)]
     stars1: i64,
     #[diesel(sql_type = BigInt)]
@@ -100,6 +125,16 @@ struct ChatCounts {
     in_target: i64,
     #[diesel(sql_type = BigInt)]
     reopened: i64,
+    /// Accepted while the agent held another chat.
+    #[diesel(sql_type = BigInt)]
+    pub concurrent: i64,
+}
+
+/// How [`chat_counts`] groups the chats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grouping {
+    Agent,
+    AgentSkillKind,
 }
 
 #[derive(QueryableByName)]
@@ -205,29 +240,59 @@ fn facts(
     first_response_target_secs: u32,
     reopen_window_hours: u32,
 ) -> QueryResult<BTreeMap<String, Facts>> {
+    let chats = chat_counts(
+        conn,
+        agent,
+        Grouping::Agent,
+        from,
+        to,
+        first_response_target_secs,
+        reopen_window_hours,
+    )?;
+    facts_of(conn, agent, from, to, &chats)
+}
+
+/// The period's closed chats counted in one pass, grouped as asked; `agent`: only theirs.
+pub fn chat_counts(
+    conn: &mut DbConn,
+    agent: Option<&str>,
+    grouping: Grouping,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+    first_response_target_secs: u32,
+    reopen_window_hours: u32,
+) -> QueryResult<Vec<ChatCounts>> {
     let one_agent = if agent.is_some() {
         " AND c.agent_id = ?"
     } else {
         ""
     };
+    let (keys, group_by) = match grouping {
+        Grouping::Agent => ("'' AS skill, CAST(NULL AS TEXT) AS kind", "c.agent_id"),
+        Grouping::AgentSkillKind => (
+            "c.skill AS skill, c.kind AS kind",
+            "c.agent_id, c.skill, c.kind",
+        ),
+    };
     let stars = |n: u8| {
         format!("CAST(SUM(CASE WHEN c.rating = {n} THEN 1 ELSE 0 END) AS BIGINT) AS stars{n}")
     };
     let chats_sql = format!(
-        "SELECT c.agent_id AS agent_id, CAST(COUNT(*) AS BIGINT) AS closed, {}, {}, {}, {}, {}, \
+        "SELECT c.agent_id AS agent_id, {keys}, CAST(COUNT(*) AS BIGINT) AS closed, {}, {}, {}, {}, {}, \
          CAST(SUM(CASE WHEN c.first_response_at IS NOT NULL AND c.accepted_at IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS answered, \
          CAST(SUM(CASE WHEN {} THEN 1 ELSE 0 END) AS BIGINT) AS in_target, \
-         CAST(SUM(CASE WHEN {} THEN 1 ELSE 0 END) AS BIGINT) AS reopened \
+         CAST(SUM(CASE WHEN {} THEN 1 ELSE 0 END) AS BIGINT) AS reopened, \
+         CAST(SUM(CASE WHEN c.concurrent_at_accept > 0 THEN 1 ELSE 0 END) AS BIGINT) AS concurrent \
          FROM chats c \
          WHERE c.closed_at >= ? AND c.closed_at < ? AND c.status = 'closed' AND c.agent_id IS NOT NULL{} \
-         GROUP BY c.agent_id",
+         GROUP BY {group_by}",
         stars(1),
         stars(2),
         stars(3),
         stars(4),
         stars(5),
         in_target_sql(conn),
-        reopened_sql(conn),
+        reopened_sql(conn, reopen_window_hours),
         one_agent,
     );
     let target_plus_one = i32::try_from(first_response_target_secs)
@@ -241,25 +306,39 @@ fn facts(
             .bind::<Timestamp, _>(from)
             .bind::<Timestamp, _>(to)
     };
-    let chat_rows: Vec<ChatCounts> = match agent {
+    match agent {
         None => run(conn, &chats_sql, |sql| {
             Raw(chats_query(sql), std::marker::PhantomData)
-        })?,
+        }),
         Some(a) => run(conn, &chats_sql, |sql| {
             Raw(
                 chats_query(sql).bind::<Text, _>(a.to_owned()),
                 std::marker::PhantomData,
             )
-        })?,
-    };
+        }),
+    }
+}
 
+/// Every agent's [`Facts`] from their [`chat_counts`] (any grouping) and the period's
+/// reviews, read here (`agent`: only theirs), as [`period_facts`] defines them.
+pub fn facts_of(
+    conn: &mut DbConn,
+    agent: Option<&str>,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+    chats: &[ChatCounts],
+) -> QueryResult<BTreeMap<String, Facts>> {
+    let one_agent = if agent.is_some() {
+        " AND r.agent_id = ?"
+    } else {
+        ""
+    };
     let reviews_sql = format!(
         "SELECT r.agent_id AS agent_id, COALESCE(d.amended_x100, r.total_x100) AS score_x100, \
          CAST(COUNT(*) AS BIGINT) AS n \
          FROM chat_reviews r LEFT JOIN review_disputes d ON d.review_id = r.id AND d.status = 'accepted' \
-         WHERE r.chat_closed_at >= ? AND r.chat_closed_at < ?{} \
+         WHERE r.chat_closed_at >= ? AND r.chat_closed_at < ?{one_agent} \
          GROUP BY r.agent_id, COALESCE(d.amended_x100, r.total_x100)",
-        one_agent.replace("c.", "r.")
     );
     let reviews_query = |sql: String| {
         diesel::sql_query(sql)
@@ -279,8 +358,8 @@ fn facts(
     };
 
     let mut facts: BTreeMap<String, Facts> = BTreeMap::new();
-    for row in chat_rows {
-        let f = facts.entry(row.agent_id).or_default();
+    for row in chats {
+        let f = facts.entry(row.agent_id.clone()).or_default();
         for (star, n) in [
             (1u8, row.stars1),
             (2, row.stars2),
@@ -291,10 +370,10 @@ fn facts(
             f.ratings
                 .extend(std::iter::repeat_n(star, count(n) as usize));
         }
-        f.closed = count(row.closed);
-        f.answered = count(row.answered);
-        f.answered_in_target = count(row.in_target);
-        f.reopened = count(row.reopened);
+        f.closed += count(row.closed);
+        f.answered += count(row.answered);
+        f.answered_in_target += count(row.in_target);
+        f.reopened += count(row.reopened);
     }
     for row in review_rows {
         let f = facts.entry(row.agent_id).or_default();
@@ -303,6 +382,7 @@ fn facts(
             .extend(std::iter::repeat_n(score, count(row.n) as usize));
     }
     for f in facts.values_mut() {
+        f.ratings.sort_unstable();
         f.review_scores_x100.sort_unstable();
     }
     Ok(facts)

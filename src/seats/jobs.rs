@@ -11,10 +11,20 @@ use tokio::sync::watch;
 use super::service;
 use crate::state::AppState;
 
+/// How often the planner statistics are refreshed ([`crate::db::optimize`]).
+const OPTIMIZE_EVERY: Duration = Duration::from_secs(3600);
+
 pub async fn run(state: web::Data<AppState>, every: Duration, mut shutdown: watch::Receiver<bool>) {
+    let mut optimized = tokio::time::Instant::now();
     loop {
         if *shutdown.borrow() {
             break;
+        }
+        if optimized.elapsed() >= OPTIMIZE_EVERY {
+            optimized = tokio::time::Instant::now();
+            if let Err(e) = state.db.run(crate::db::optimize).await {
+                tracing::warn!(error = %e, "refreshing the planner statistics failed; will retry");
+            }
         }
         tick(&state).await;
         crate::certification::jobs::tick(&state).await;

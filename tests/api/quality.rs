@@ -138,7 +138,8 @@ both_backends! {
         let m = shop.merchant_id();
         let facts = app
             .with_db(move |conn| {
-                let (x, y, z, w) = (
+                let (x, y, z, w, v) = (
+                    insert_customer(conn, &m),
                     insert_customer(conn, &m),
                     insert_customer(conn, &m),
                     insert_customer(conn, &m),
@@ -195,6 +196,22 @@ both_backends! {
                     status: "abandoned",
                     created: at(3, 13, 0, 0, 0),
                     closed: Some(at(3, 13, 5, 0, 0)),
+                    ..base.clone()
+                });
+                // A: unanswered, unrated; the customer is back exactly 48 h after it closed,
+                // to the millisecond (the window is inclusive: reopened).
+                insert_chat(conn, &ChatFixture {
+                    customer: &v,
+                    accepted: Some(at(1, 18, 0, 0, 0)),
+                    closed: Some(at(1, 18, 30, 0, 250)),
+                    ..base.clone()
+                });
+                insert_chat(conn, &ChatFixture {
+                    customer: &v,
+                    agent: None,
+                    status: "abandoned",
+                    created: at(3, 18, 30, 0, 250),
+                    closed: Some(at(3, 18, 40, 0, 0)),
                     ..base.clone()
                 });
                 // A: closed the day before the period.
@@ -257,8 +274,8 @@ both_backends! {
                 ratings: vec![2, 5],
                 answered: 2,
                 answered_in_target: 1,
-                closed: 3,
-                reopened: 1,
+                closed: 4,
+                reopened: 2,
             }
         );
         assert_eq!(
