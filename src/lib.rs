@@ -9,6 +9,7 @@ rust_i18n::i18n!("src/web/locales", fallback = "en");
 
 pub mod accounts;
 pub mod admin;
+pub mod analytics;
 pub mod audit;
 pub mod auth;
 pub mod briefing;
