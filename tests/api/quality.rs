@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use crate::both_backends;
 use crate::helpers::{Session, field_codes, problem};
 
-fn at(day: u32, h: u32, m: u32, s: u32, ms: u32) -> NaiveDateTime {
+pub fn at(day: u32, h: u32, m: u32, s: u32, ms: u32) -> NaiveDateTime {
     NaiveDate::from_ymd_opt(2026, 11, day)
         .unwrap()
         .and_hms_milli_opt(h, m, s, ms)
@@ -277,7 +277,7 @@ both_backends! {
 
 /// Shop A, the agent who served its closed chat (rated 4, answered in 10 s) with a few
 /// messages naming the customer, and the chat's id.
-async fn reviewed_setup(app: &crate::helpers::TestApp) -> (Session, Session, String) {
+pub async fn reviewed_setup(app: &crate::helpers::TestApp) -> (Session, Session, String) {
     let shop = app.merchant("Review Shop").await;
     let agent = app.agent("Served Agent").await;
     let m = shop.merchant_id();
@@ -333,7 +333,7 @@ async fn reviewed_setup(app: &crate::helpers::TestApp) -> (Session, Session, Str
 }
 
 /// Every criterion of the fixture's `general` scorecard at its top but `tone`.
-fn full_scores(tone: i64) -> Value {
+pub fn full_scores(tone: i64) -> Value {
     json!({"scores": [
         {"criterion": "accuracy", "score": 4, "comment": "Checked the order"},
         {"criterion": "resolution", "score": 4},
@@ -542,23 +542,48 @@ both_backends! {
     }
 }
 
-both_backends! {
-    async fn the_review_sample_proposes_flagged_chats_then_draws_per_agent(app) {
-        let shop = app.merchant("Sample Shop").await;
-        let admin = app.admin().await;
-        let a = app.agent("Sampled A").await.id();
-        let b = app.agent("Sampled B").await.id();
-        let m = shop.merchant_id();
-        let (aa, bb) = (a.clone(), b.clone());
-        let (low, slow) = app.with_db(move |conn| {
+/// A period to sample: shop "Sample Shop", agent "Sampled A" with 14 chats closed on
+/// 1 November (one rated 1 star, one answered in 45 s, the rest 4 stars in 5 s) and
+/// "Sampled B" with 3 unrated ones. Returns the shop, the admin, both agents' ids and the
+/// low-rated and slow chats.
+pub struct SampleSetup {
+    pub shop: Session,
+    pub admin: Session,
+    pub a: String,
+    pub b: String,
+    pub low: String,
+    pub slow: String,
+}
+
+pub async fn sample_setup(app: &crate::helpers::TestApp) -> SampleSetup {
+    let shop = app.merchant("Sample Shop").await;
+    let admin = app.admin().await;
+    let a = app.agent("Sampled A").await.id();
+    let b = app.agent("Sampled B").await.id();
+    let m = shop.merchant_id();
+    let (aa, bb) = (a.clone(), b.clone());
+    let (low, slow) = app
+        .with_db(move |conn| {
             let customer = insert_customer(conn, &m);
-            let chat = |conn: &mut DbConn, agent: &str, minute: u32, rating: Option<i32>, reply_secs: u32| {
-                insert_chat(conn, &ChatFixture {
-                    merchant: &m, customer: &customer, agent: Some(agent), status: "closed",
-                    created: at(1, 9, minute, 0, 0), accepted: Some(at(1, 9, minute, 0, 0)),
-                    first_response: Some(at(1, 9, minute, reply_secs, 0)),
-                    closed: Some(at(1, 10, minute, 0, 0)), rating,
-                })
+            let chat = |conn: &mut DbConn,
+                        agent: &str,
+                        minute: u32,
+                        rating: Option<i32>,
+                        reply_secs: u32| {
+                insert_chat(
+                    conn,
+                    &ChatFixture {
+                        merchant: &m,
+                        customer: &customer,
+                        agent: Some(agent),
+                        status: "closed",
+                        created: at(1, 9, minute, 0, 0),
+                        accepted: Some(at(1, 9, minute, 0, 0)),
+                        first_response: Some(at(1, 9, minute, reply_secs, 0)),
+                        closed: Some(at(1, 10, minute, 0, 0)),
+                        rating,
+                    },
+                )
             };
             let low = chat(conn, &aa, 0, Some(1), 5);
             let slow = chat(conn, &aa, 1, Some(5), 45);
@@ -569,7 +594,21 @@ both_backends! {
                 chat(conn, &bb, 20 + i, None, 5);
             }
             (low, slow)
-        }).await;
+        })
+        .await;
+    SampleSetup {
+        shop,
+        admin,
+        a,
+        b,
+        low,
+        slow,
+    }
+}
+
+both_backends! {
+    async fn the_review_sample_proposes_flagged_chats_then_draws_per_agent(app) {
+        let SampleSetup { admin, a, b, low, slow, .. } = sample_setup(&app).await;
         let admin_token = admin.access.clone();
         let body = json!({"scores": [
             {"criterion": "accuracy", "score": 4}, {"criterion": "resolution", "score": 4},
