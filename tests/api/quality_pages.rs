@@ -1,6 +1,7 @@
 //! The quality reviewing pages: the admin review queue, the review form (admins and the
 //! chat's shop), a shop's chats, review disputes and the agents' model-chat library.
 
+use cloudseat::db::DbConn;
 use cloudseat::db::schema::{agents, chat_reviews, model_chats, review_disputes};
 use diesel::prelude::*;
 use reqwest::StatusCode;
@@ -8,7 +9,10 @@ use serde_json::{Value, json};
 
 use crate::both_backends;
 use crate::helpers::{TestApp, browser, csrf_of, signed_in};
-use crate::quality::{SampleSetup, full_scores, reviewed_setup, sample_setup};
+use crate::quality::{
+    ChatFixture, SampleSetup, at, full_scores, insert_chat, insert_customer, reviewed_setup,
+    sample_setup,
+};
 
 async fn page(b: &reqwest::Client, app: &TestApp, path: &str) -> (StatusCode, String) {
     let res = b.get(app.url(path)).send().await.unwrap();
@@ -271,5 +275,45 @@ both_backends! {
         let b = signed_in(&app, &admin.email).await;
         let zh = b.get(app.url("/admin/quality")).header("accept-language", "zh-CN").send().await.unwrap().text().await.unwrap();
         assert!(zh.contains("质检评审"), "zh-CN strings");
+    }
+}
+
+both_backends! {
+    async fn a_shops_chats_are_paged_most_recent_first(app) {
+        let shop = app.merchant("Busy Shop").await;
+        let agent = app.agent("Busy Agent").await.id();
+        let m = shop.merchant_id();
+        let (first, last, open) = app.with_db(move |conn| {
+            let customer = insert_customer(conn, &m);
+            let chat = |conn: &mut DbConn, minute: u32, status: &str, closed: bool| {
+                insert_chat(conn, &ChatFixture {
+                    merchant: &m, customer: &customer, agent: Some(&agent), status,
+                    created: at(2, 8, minute, 0, 0), accepted: Some(at(2, 8, minute, 0, 0)),
+                    first_response: Some(at(2, 8, minute, 3, 0)),
+                    closed: closed.then(|| at(2, 9, minute, 0, 0)), rating: Some(5),
+                })
+            };
+            let first = chat(conn, 0, "closed", true);
+            for i in 1..25 {
+                chat(conn, i, "closed", true);
+            }
+            let last = chat(conn, 25, "closed", true);
+            (first, last, chat(conn, 30, "assigned", false))
+        }).await;
+        let b = signed_in(&app, &shop.email).await;
+        let (_, one) = page(&b, &app, "/seats/quality").await;
+        assert_eq!(rows(&one), 25);
+        assert!(one[one.find("data-chat=").unwrap()..].starts_with(&format!("data-chat=\"{last}\"")), "the most recent first");
+        assert!(!one.contains(&format!("data-chat=\"{first}\"")) && !one.contains(&open));
+        let next = regex::Regex::new(r#"href="(/seats/quality\?filter=all[^"]+)">Next page"#).unwrap()
+            .captures(&one).expect("a next page link")[1].replace("&#38;", "&").replace("&amp;", "&");
+        let (_, two) = page(&b, &app, &next).await;
+        assert_eq!(rows(&two), 1);
+        assert!(two.contains(&format!("data-chat=\"{first}\"")) && !two.contains("Next page"));
+
+        // A chat still open is not reviewed: the form says so instead.
+        let (status, form) = page(&b, &app, &format!("/quality/chats/{open}/review")).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(form.contains("Only closed chats that an agent served are reviewed.") && !form.contains("Save the review"));
     }
 }
