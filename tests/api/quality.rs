@@ -2,79 +2,16 @@
 
 use chrono::{NaiveDate, NaiveDateTime};
 use cloudseat::db::DbConn;
-use cloudseat::db::schema::{
-    chat_messages, chat_reviews, chats, customers, model_chats, review_disputes,
-};
+use cloudseat::db::schema::{chat_messages, chat_reviews, chats, model_chats, review_disputes};
 use cloudseat::quality::score::Facts;
 use diesel::prelude::*;
 
 use serde_json::{Value, json};
 
 use crate::both_backends;
-use crate::helpers::{Session, field_codes, problem};
-
-pub fn at(day: u32, h: u32, m: u32, s: u32, ms: u32) -> NaiveDateTime {
-    NaiveDate::from_ymd_opt(2026, 11, day)
-        .unwrap()
-        .and_hms_milli_opt(h, m, s, ms)
-        .unwrap()
-}
-
-/// A customer of `merchant`, stored directly.
-pub fn insert_customer(conn: &mut DbConn, merchant: &str) -> String {
-    let id = cloudseat::db::new_id();
-    diesel::insert_into(customers::table)
-        .values((
-            customers::id.eq(&id),
-            customers::merchant_id.eq(merchant),
-            customers::notes.eq(""),
-            customers::created_at.eq(at(1, 0, 0, 0, 0)),
-            customers::updated_at.eq(at(1, 0, 0, 0, 0)),
-        ))
-        .execute(conn)
-        .unwrap();
-    id
-}
-
-/// A chat stored directly, as the chat service leaves it: `created` .. `closed`, accepted
-/// at `accepted` with the first reply at `first_response`.
-#[derive(Clone)]
-pub struct ChatFixture<'a> {
-    pub merchant: &'a str,
-    pub customer: &'a str,
-    pub agent: Option<&'a str>,
-    pub status: &'a str,
-    pub created: NaiveDateTime,
-    pub accepted: Option<NaiveDateTime>,
-    pub first_response: Option<NaiveDateTime>,
-    pub closed: Option<NaiveDateTime>,
-    pub rating: Option<i32>,
-}
-
-pub fn insert_chat(conn: &mut DbConn, c: &ChatFixture<'_>) -> String {
-    let id = cloudseat::db::new_id();
-    diesel::insert_into(chats::table)
-        .values((
-            chats::id.eq(&id),
-            chats::merchant_id.eq(c.merchant),
-            chats::customer_id.eq(c.customer),
-            chats::skill.eq("general"),
-            chats::channel.eq("widget"),
-            chats::status.eq(c.status),
-            chats::agent_id.eq(c.agent),
-            chats::queued_at.eq(c.created),
-            chats::created_at.eq(c.created),
-            chats::accepted_at.eq(c.accepted),
-            chats::first_response_at.eq(c.first_response),
-            chats::closed_at.eq(c.closed),
-            chats::rating.eq(c.rating),
-            chats::customer_token_hash.eq(format!("hash-{id}")),
-            chats::last_customer_at.eq(c.created),
-        ))
-        .execute(conn)
-        .unwrap();
-    id
-}
+use crate::helpers::{
+    ChatFixture, Session, at, field_codes, insert_chat, insert_customer, problem,
+};
 
 /// A review stored directly, with its dispute (`(status, amended)`) if any.
 fn insert_review(

@@ -8,11 +8,10 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::both_backends;
-use crate::helpers::{TestApp, browser, csrf_of, signed_in};
-use crate::quality::{
-    ChatFixture, SampleSetup, at, full_scores, insert_chat, insert_customer, reviewed_setup,
-    sample_setup,
+use crate::helpers::{
+    ChatFixture, TestApp, at, browser, csrf_of, insert_chat, insert_customer, signed_in,
 };
+use crate::quality::{SampleSetup, full_scores, reviewed_setup, sample_setup};
 
 async fn page(b: &reqwest::Client, app: &TestApp, path: &str) -> (StatusCode, String) {
     let res = b.get(app.url(path)).send().await.unwrap();
