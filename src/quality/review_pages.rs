@@ -81,7 +81,8 @@ struct ReviewPage<'a> {
     skill: String,
     closed: String,
     back: (&'static str, String),
-    saved: bool,
+    /// The review just saved, which says so.
+    saved: Option<String>,
     transcript: Vec<Line>,
     /// The form, when this reviewer may still review the chat.
     form: bool,
@@ -123,7 +124,7 @@ fn page<'a>(
     r: &Reviewer,
     chat: &ChatForReview,
     agent: String,
-    saved: bool,
+    saved: Option<String>,
     entered: Option<&Entered<'_>>,
     errors: &[FieldError],
 ) -> ReviewPage<'a> {
@@ -304,7 +305,7 @@ async fn review_form(
     };
     match load(&state, &r, path.into_inner()).await {
         Ok((chat, agent)) => {
-            let saved = q.saved.is_some();
+            let saved = q.saved.clone();
             let page = page(&state, &r.ctx, &r, &chat, agent, saved, None, &[]);
             render(&r.ctx, &page, StatusCode::OK)
         }
@@ -390,7 +391,7 @@ async fn review_submit(
                 &r,
                 &chat,
                 agent,
-                false,
+                None,
                 Some(&entered),
                 &errors,
             );
