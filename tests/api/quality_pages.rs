@@ -18,6 +18,14 @@ async fn page(b: &reqwest::Client, app: &TestApp, path: &str) -> (StatusCode, St
     (res.status(), res.text().await.unwrap())
 }
 
+/// Where a page's "Next page" link goes.
+fn next_page(html: &str) -> String {
+    let re = regex::Regex::new(r#"href="([^"]+)">Next page"#).unwrap();
+    re.captures(html).expect("a next page link")[1]
+        .replace("&#38;", "&")
+        .replace("&amp;", "&")
+}
+
 fn rows(html: &str) -> usize {
     html.matches("data-chat=").count()
 }
@@ -304,8 +312,8 @@ both_backends! {
         assert_eq!(rows(&one), 25);
         assert!(one[one.find("data-chat=").unwrap()..].starts_with(&format!("data-chat=\"{last}\"")), "the most recent first");
         assert!(!one.contains(&format!("data-chat=\"{first}\"")) && !one.contains(&open));
-        let next = regex::Regex::new(r#"href="(/seats/quality\?filter=all[^"]+)">Next page"#).unwrap()
-            .captures(&one).expect("a next page link")[1].replace("&#38;", "&").replace("&amp;", "&");
+        let next = next_page(&one);
+        assert!(next.starts_with("/seats/quality?filter=all&cursor="), "{next}");
         let (_, two) = page(&b, &app, &next).await;
         assert_eq!(rows(&two), 1);
         assert!(two.contains(&format!("data-chat=\"{first}\"")) && !two.contains("Next page"));
@@ -314,5 +322,46 @@ both_backends! {
         let (status, form) = page(&b, &app, &format!("/quality/chats/{open}/review")).await;
         assert_eq!(status, StatusCode::OK);
         assert!(form.contains("Only closed chats that an agent served are reviewed.") && !form.contains("Save the review"));
+    }
+}
+
+both_backends! {
+    async fn the_review_queue_pages_through_agents(app) {
+        let shop = app.merchant("Paged Shop").await;
+        let admin = app.admin().await;
+        let mut ids = Vec::new();
+        for i in 0..21 {
+            ids.push(app.agent(&format!("Paged Agent {i:02}")).await.id());
+        }
+        let m = shop.merchant_id();
+        let agents = ids.clone();
+        app.with_db(move |conn| {
+            let customer = insert_customer(conn, &m);
+            for (i, agent) in agents.iter().enumerate() {
+                insert_chat(conn, &ChatFixture {
+                    merchant: &m, customer: &customer, agent: Some(agent), status: "closed",
+                    created: at(3, 9, i as u32, 0, 0), accepted: Some(at(3, 9, i as u32, 0, 0)),
+                    first_response: Some(at(3, 9, i as u32, 4, 0)),
+                    closed: Some(at(3, 10, i as u32, 0, 0)), rating: None,
+                });
+            }
+        }).await;
+        let b = signed_in(&app, &admin.email).await;
+        let mut seen = Vec::new();
+        for sort in ["agent", "-agent"] {
+            let (_, one) = page(&b, &app, &format!("/admin/quality?period=2026-11-03&sort={sort}")).await;
+            assert_eq!(rows(&one), 20, "{sort}");
+            let next = next_page(&one);
+            assert!(next.starts_with(&format!("/admin/quality?period=2026-11-01&sort={sort}&cursor=")), "{next}");
+            let (_, two) = page(&b, &app, &next).await;
+            assert_eq!(rows(&two), 1);
+            assert!(!two.contains("Next page"));
+            // The last agent of one order is the first of the other.
+            let (first, last) = (ids.iter().min().unwrap(), ids.iter().max().unwrap());
+            let alone = if sort == "agent" { last } else { first };
+            assert!(two.contains(&format!("href=\"/admin/agents/{alone}\"")), "{sort}");
+            seen.push(two);
+        }
+        assert_ne!(seen[0], seen[1]);
     }
 }
