@@ -10,7 +10,7 @@ use serde::Deserialize;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::queue;
-use super::queue_pages::local;
+use super::queue_pages::{local, points};
 use super::reviews::{self, Decision, DisputeView, ResolveInput};
 use crate::certification::admin_pages::{admin_form, admin_session};
 use crate::error::{AppError, FieldError};
@@ -70,10 +70,6 @@ impl DisputesPage<'_> {
             .find(|e| e.0 == want)
             .map(|e| e.1.clone())
     }
-}
-
-fn points(x100: u32) -> String {
-    format!("{}.{:02}", x100 / 100, x100 % 100)
 }
 
 /// Score points as typed (`88`, `88.5`, `88.25`) in hundredths; `None` when unreadable.

@@ -7,8 +7,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::masking;
-use super::reviews::{ScoredCriterion, TranscriptLine};
+use super::reviews::{ScoredCriterion, TranscriptLine, mask_for_chat};
 use crate::accounts::model::Role;
 use crate::auth::Caller;
 use crate::db::schema::{agents, chat_reviews, model_chats};
@@ -32,7 +31,7 @@ pub struct ModelChat {
     pub added_at: DateTime<Utc>,
     pub transcript: Vec<TranscriptLine>,
     /// Why it is a model: the criteria of the review that flagged it, with their scores
-    /// and comments (contact details and order numbers masked).
+    /// and comments (customer details masked as in the transcript).
     pub why: Vec<ScoredCriterion>,
 }
 
@@ -133,22 +132,22 @@ pub async fn get(state: &AppState, caller: Caller, id: String) -> Result<ModelCh
                 .first(conn)
                 .optional()?;
             let mut chat = row.map(model_chat).ok_or(AppError::NotFound)?;
-            let scores: Option<String> = model_chats::table
+            let review: Option<(String, String)> = model_chats::table
                 .inner_join(chat_reviews::table.on(chat_reviews::id.eq(model_chats::review_id)))
                 .filter(model_chats::id.eq(&id))
-                .select(chat_reviews::scores)
+                .select((chat_reviews::chat_id, chat_reviews::scores))
                 .first(conn)
                 .optional()?;
-            let why: Vec<ScoredCriterion> = scores
-                .and_then(|s| serde_json::from_str(&s).ok())
-                .unwrap_or_default();
-            chat.why = why
-                .into_iter()
-                .map(|c| ScoredCriterion {
-                    comment: c.comment.map(|t| masking::mask(&t, &[])),
-                    ..c
-                })
-                .collect();
+            if let Some((chat_id, scores)) = review {
+                let why: Vec<ScoredCriterion> = serde_json::from_str(&scores).unwrap_or_default();
+                for c in why {
+                    let comment = match c.comment {
+                        Some(t) => Some(mask_for_chat(conn, &chat_id, &t)?),
+                        None => None,
+                    };
+                    chat.why.push(ScoredCriterion { comment, ..c });
+                }
+            }
             Ok(chat)
         })
         .await

@@ -37,6 +37,11 @@ pub(crate) fn local(t: NaiveDateTime, zone: Tz) -> String {
         .to_string()
 }
 
+/// A score in hundredths as points, e.g. `90.50`.
+pub(crate) fn points(x100: u32) -> String {
+    format!("{}.{:02}", x100 / 100, x100 % 100)
+}
+
 /// A signed-in admin or shop staff member on a review page: the page, who, their zone.
 pub(crate) struct Reviewer {
     pub(crate) ctx: PageCtx,

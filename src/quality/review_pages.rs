@@ -12,7 +12,7 @@ use serde::Deserialize;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::queue::{self};
-use super::queue_pages::{Reviewer, local, reviewer_session, zone_of};
+use super::queue_pages::{Reviewer, local, points, reviewer_session, zone_of};
 use super::reviews::{self, ChatForReview, ReviewInput, ScoreInput};
 use super::scorecards::Scorecard;
 use crate::accounts::model::{Locale, Role};
@@ -91,10 +91,6 @@ struct ReviewPage<'a> {
     exemplary: bool,
     errors: Vec<(String, String)>,
     reviews: Vec<ReviewBlock>,
-}
-
-fn points(x100: u32) -> String {
-    format!("{}.{:02}", x100 / 100, x100 % 100)
 }
 
 /// What the reviewer entered, to show again after an error.

@@ -423,14 +423,7 @@ fn masked_transcript(
     chat_id: &str,
     facts: &ChatFacts,
 ) -> QueryResult<Vec<TranscriptLine>> {
-    let display: Option<Option<String>> = customers::table
-        .find(&facts.customer_id)
-        .select(customers::display_name)
-        .first(conn)
-        .optional()?;
-    let mut names: Vec<String> = Vec::new();
-    names.extend(facts.customer_name.clone());
-    names.extend(display.flatten());
+    let names = customer_names(conn, facts)?;
     let name_refs: Vec<&str> = names.iter().map(String::as_str).collect();
     Ok(transcript(conn, chat_id)?
         .into_iter()
@@ -439,6 +432,30 @@ fn masked_transcript(
             ..line
         })
         .collect())
+}
+
+/// The names a chat's customer goes by (the chat's and the customer record's), to mask.
+fn customer_names(conn: &mut DbConn, facts: &ChatFacts) -> QueryResult<Vec<String>> {
+    let display: Option<Option<String>> = customers::table
+        .find(&facts.customer_id)
+        .select(customers::display_name)
+        .first(conn)
+        .optional()?;
+    let mut names: Vec<String> = Vec::new();
+    names.extend(facts.customer_name.clone());
+    names.extend(display.flatten());
+    Ok(names)
+}
+
+/// `text` with the chat's customer details masked (as in the library's transcripts): for
+/// reviewers' comments shown with a model chat.
+pub(crate) fn mask_for_chat(conn: &mut DbConn, chat_id: &str, text: &str) -> QueryResult<String> {
+    let names = match chat_facts(conn, chat_id)? {
+        Some(facts) => customer_names(conn, &facts)?,
+        None => Vec::new(),
+    };
+    let name_refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    Ok(masking::mask(text, &name_refs))
 }
 
 /// The transcript of a chat as it was written, oldest first.

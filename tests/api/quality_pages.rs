@@ -230,7 +230,7 @@ both_backends! {
         let admin = app.admin().await;
         let mut body = full_scores(4);
         body["exemplary"] = json!(true);
-        body["scores"][0]["comment"] = json!("Checked the order, called 138-0013-8000 back");
+        body["scores"][0]["comment"] = json!("Checked the order, called Zhang Min on 138-0013-8000 back");
         assert_eq!(app.post_as(&format!("/api/chats/{chat}/reviews"), &admin.access, &body).await.status(), 201);
         let c = chat.clone();
         let id: String = app.with_db(move |conn| {
@@ -255,9 +255,9 @@ both_backends! {
         let (status, one) = page(&b, &app, &format!("/agent/model-chats/{id}")).await;
         assert_eq!(status, StatusCode::OK);
         assert!(one.contains("[customer] here, order [order no.] has not arrived") && !one.contains("Zhang"), "{one}");
-        assert!(one.contains("Accurate answer") && one.contains("4 / 4") && one.contains("Checked the order, called [phone] back"), "why, masked: {one}");
+        assert!(one.contains("Accurate answer") && one.contains("4 / 4") && one.contains("Checked the order, called [customer] on [phone] back"), "why, masked: {one}");
         let api: Value = app.get_as(&format!("/api/model-chats/{id}"), &reader.access).await.json().await.unwrap();
-        assert_eq!(api["why"][0]["comment"], "Checked the order, called [phone] back");
+        assert_eq!(api["why"][0]["comment"], "Checked the order, called [customer] on [phone] back");
         assert_eq!(page(&b, &app, "/agent/model-chats/no-such").await.0, StatusCode::NOT_FOUND);
         let staff = signed_in(&app, &shop.email).await;
         assert_eq!(page(&staff, &app, "/agent/model-chats").await.0, StatusCode::FORBIDDEN);
