@@ -7,10 +7,10 @@ use diesel::prelude::*;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::reviews::TranscriptLine;
+use super::reviews::{ScoredCriterion, TranscriptLine, mask_for_chat};
 use crate::accounts::model::Role;
 use crate::auth::Caller;
-use crate::db::schema::{agents, model_chats};
+use crate::db::schema::{agents, chat_reviews, model_chats};
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -30,6 +30,9 @@ pub struct ModelChat {
     pub skill: String,
     pub added_at: DateTime<Utc>,
     pub transcript: Vec<TranscriptLine>,
+    /// Why it is a model: the criteria of the review that flagged it, with their scores
+    /// and comments (customer details masked as in the transcript).
+    pub why: Vec<ScoredCriterion>,
 }
 
 type Row = (String, String, String, NaiveDateTime);
@@ -40,6 +43,7 @@ fn model_chat(r: Row) -> ModelChat {
         skill: r.1,
         transcript: serde_json::from_str(&r.2).unwrap_or_default(),
         added_at: r.3.and_utc(),
+        why: Vec::new(),
     }
 }
 
@@ -116,7 +120,7 @@ pub async fn list(
         .map_err(AppError::from)
 }
 
-/// One model chat with its masked transcript.
+/// One model chat with its masked transcript and why it is a model.
 pub async fn get(state: &AppState, caller: Caller, id: String) -> Result<ModelChat, AppError> {
     state
         .db
@@ -127,7 +131,24 @@ pub async fn get(state: &AppState, caller: Caller, id: String) -> Result<ModelCh
                 .select(COLUMNS)
                 .first(conn)
                 .optional()?;
-            row.map(model_chat).ok_or(AppError::NotFound)
+            let mut chat = row.map(model_chat).ok_or(AppError::NotFound)?;
+            let review: Option<(String, String)> = model_chats::table
+                .inner_join(chat_reviews::table.on(chat_reviews::id.eq(model_chats::review_id)))
+                .filter(model_chats::id.eq(&id))
+                .select((chat_reviews::chat_id, chat_reviews::scores))
+                .first(conn)
+                .optional()?;
+            if let Some((chat_id, scores)) = review {
+                let why: Vec<ScoredCriterion> = serde_json::from_str(&scores).unwrap_or_default();
+                for c in why {
+                    let comment = match c.comment {
+                        Some(t) => Some(mask_for_chat(conn, &chat_id, &t)?),
+                        None => None,
+                    };
+                    chat.why.push(ScoredCriterion { comment, ..c });
+                }
+            }
+            Ok(chat)
         })
         .await
         .map_err(AppError::from)

@@ -423,6 +423,19 @@ fn masked_transcript(
     chat_id: &str,
     facts: &ChatFacts,
 ) -> QueryResult<Vec<TranscriptLine>> {
+    let names = customer_names(conn, facts)?;
+    let name_refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    Ok(transcript(conn, chat_id)?
+        .into_iter()
+        .map(|line| TranscriptLine {
+            body: masking::mask(&line.body, &name_refs),
+            ..line
+        })
+        .collect())
+}
+
+/// The names a chat's customer goes by (the chat's and the customer record's), to mask.
+fn customer_names(conn: &mut DbConn, facts: &ChatFacts) -> QueryResult<Vec<String>> {
     let display: Option<Option<String>> = customers::table
         .find(&facts.customer_id)
         .select(customers::display_name)
@@ -431,7 +444,22 @@ fn masked_transcript(
     let mut names: Vec<String> = Vec::new();
     names.extend(facts.customer_name.clone());
     names.extend(display.flatten());
+    Ok(names)
+}
+
+/// `text` with the chat's customer details masked (as in the library's transcripts): for
+/// reviewers' comments shown with a model chat.
+pub(crate) fn mask_for_chat(conn: &mut DbConn, chat_id: &str, text: &str) -> QueryResult<String> {
+    let names = match chat_facts(conn, chat_id)? {
+        Some(facts) => customer_names(conn, &facts)?,
+        None => Vec::new(),
+    };
     let name_refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    Ok(masking::mask(text, &name_refs))
+}
+
+/// The transcript of a chat as it was written, oldest first.
+fn transcript(conn: &mut DbConn, chat_id: &str) -> QueryResult<Vec<TranscriptLine>> {
     let messages: Vec<(String, String, NaiveDateTime)> = chat_messages::table
         .filter(chat_messages::chat_id.eq(chat_id))
         .order(chat_messages::seq.asc())
@@ -445,10 +473,73 @@ fn masked_transcript(
         .into_iter()
         .map(|(sender, body, at)| TranscriptLine {
             sender,
-            body: masking::mask(&body, &name_refs),
+            body,
             at: at.and_utc(),
         })
         .collect())
+}
+
+/// A chat as the review form shows it to a reviewer.
+#[derive(Debug, Clone)]
+pub struct ChatForReview {
+    pub chat_id: String,
+    pub merchant_id: String,
+    pub agent_id: Option<String>,
+    pub skill: String,
+    /// Only closed chats that an agent served are reviewed (`chat_not_reviewable`).
+    pub reviewable: bool,
+    pub closed_at: Option<DateTime<Utc>>,
+    /// The transcript as written: the reviewer is the chat's shop or an admin.
+    pub transcript: Vec<TranscriptLine>,
+    /// Its reviews so far, oldest first.
+    pub reviews: Vec<ReviewView>,
+    /// Whether this reviewer reviewed it already (`already_reviewed`).
+    pub reviewed_by_caller: bool,
+}
+
+/// A chat for its review form, to whoever may review it as [`create`] decides: admins and
+/// the chat's own shop (another shop: 404); agents are refused (`own_chat` for the agent
+/// who served it).
+pub async fn for_review(
+    state: &AppState,
+    caller: Caller,
+    chat_id: String,
+) -> Result<ChatForReview, AppError> {
+    let window = state.rules().quality.dispute_window_hours;
+    state
+        .db
+        .run(move |conn| -> Result<ChatForReview, AppError> {
+            let chat = chat_facts(conn, &chat_id)?;
+            reviewer_role(&caller, chat.as_ref())?;
+            let Some(chat) = chat else {
+                return Err(AppError::NotFound);
+            };
+            let rows: Vec<ReviewRow> = chat_reviews::table
+                .filter(chat_reviews::chat_id.eq(&chat_id))
+                .order(chat_reviews::id.asc())
+                .select(review_columns())
+                .load(conn)?;
+            let mine: i64 = chat_reviews::table
+                .filter(chat_reviews::chat_id.eq(&chat_id))
+                .filter(chat_reviews::reviewer_id.eq(caller.id.as_str()))
+                .count()
+                .get_result(conn)?;
+            Ok(ChatForReview {
+                transcript: transcript(conn, &chat_id)?,
+                reviews: views(conn, rows, window)?,
+                reviewed_by_caller: mine > 0,
+                reviewable: chat.status == "closed"
+                    && chat.agent_id.is_some()
+                    && chat.closed_at.is_some(),
+                closed_at: chat.closed_at.map(|t| t.and_utc()),
+                chat_id,
+                merchant_id: chat.merchant_id,
+                agent_id: chat.agent_id,
+                skill: chat.skill,
+            })
+        })
+        .await
+        .map_err(AppError::from)
 }
 
 /// Reviews a closed chat on its skill's scorecard.

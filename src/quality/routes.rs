@@ -159,32 +159,27 @@ fn instant(field: &str, raw: &str, errors: &mut FieldErrors) -> Option<NaiveDate
 }
 
 /// Pay periods are local days of the market's zone: a day's start as a UTC instant.
-fn start_of(zone: chrono_tz::Tz, d: NaiveDate) -> NaiveDateTime {
+pub(crate) fn start_of(zone: chrono_tz::Tz, d: NaiveDate) -> NaiveDateTime {
     zone.from_local_datetime(&d.and_time(chrono::NaiveTime::MIN))
         .earliest()
         .map(|t| t.naive_utc())
         .unwrap_or_else(|| d.and_time(chrono::NaiveTime::MIN))
 }
 
-fn next_day(d: NaiveDate) -> NaiveDate {
+pub(crate) fn next_day(d: NaiveDate) -> NaiveDate {
     d.checked_add_days(Days::new(1)).unwrap_or(d)
 }
 
 type Periods = Vec<(NaiveDate, NaiveDate)>;
 
-/// The queried period (by default the current pay period, `pay.toml`'s `period`) and the
-/// last six pay periods (first and last local day), oldest first.
-fn period(
-    state: &AppState,
-    rules: &crate::seats::rules::Ruleset,
-    query: &QualityQuery,
-) -> Result<(NaiveDateTime, NaiveDateTime, Periods), AppError> {
-    let zone = rules.market.time_zone;
+/// The last six pay periods (first and last local day of the market's zone), oldest
+/// first, the current one last.
+pub(crate) fn recent_periods(state: &AppState, rules: &crate::seats::rules::Ruleset) -> Periods {
     let today = state
         .clock
         .now()
         .and_utc()
-        .with_timezone(&zone)
+        .with_timezone(&rules.market.time_zone)
         .date_naive();
     let mut periods = Vec::new();
     let mut day = today;
@@ -194,6 +189,18 @@ fn period(
         day = first.checked_sub_days(Days::new(1)).unwrap_or(first);
     }
     periods.reverse();
+    periods
+}
+
+/// The queried period (by default the current pay period, `pay.toml`'s `period`) and the
+/// last six pay periods (first and last local day), oldest first.
+fn period(
+    state: &AppState,
+    rules: &crate::seats::rules::Ruleset,
+    query: &QualityQuery,
+) -> Result<(NaiveDateTime, NaiveDateTime, Periods), AppError> {
+    let zone = rules.market.time_zone;
+    let periods = recent_periods(state, rules);
     let (current_first, current_last) = periods[5];
     let mut errors = FieldErrors::new();
     let from = match query.from.as_deref().filter(|s| !s.trim().is_empty()) {
@@ -519,11 +526,36 @@ async fn review_sample(
     let (limit, cursor) = page.parse()?;
     let rules = state.rules();
     let (from, to, _) = period(&state, &rules, &query)?;
+    Ok(web::Json(
+        sample(&state, from, to, limit, cursor, false).await?,
+    ))
+}
+
+/// The review sample of `from`..`to` per agent, `limit` agents after `cursor` (an agent
+/// id) in agent id order, or the reverse with `descending`: what the API and the admin
+/// review queue show.
+pub(crate) async fn sample(
+    state: &AppState,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+    limit: i64,
+    cursor: Option<String>,
+    descending: bool,
+) -> Result<SamplePage, AppError> {
+    let rules = state.rules();
     let target = rules.chat.first_response_target_secs;
     let sources = state
         .db
         .run(move |conn| {
-            store::sample_sources(conn, from, to, target, cursor.as_deref(), limit + 1)
+            store::sample_sources(
+                conn,
+                from,
+                to,
+                target,
+                cursor.as_deref(),
+                limit + 1,
+                descending,
+            )
         })
         .await?;
     let quality = rules.quality;
@@ -551,10 +583,10 @@ async fn review_sample(
             }
         },
     );
-    Ok(web::Json(SamplePage {
+    Ok(SamplePage {
         from: from.and_utc(),
         to: to.and_utc(),
         items: page.items,
         next_cursor: page.next_cursor,
-    }))
+    })
 }

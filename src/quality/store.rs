@@ -408,8 +408,8 @@ struct CandidateRow {
     in_target: Option<i32>,
 }
 
-/// The agents with chats closed in `[from, to)` after `after` (agent id order), at most
-/// `limit`, each with their closed chats as sampling candidates (first reply judged as
+/// The agents with chats closed in `[from, to)` after `after` (agent id order, or its
+/// reverse with `descending`), at most `limit`, each with their closed chats as sampling candidates (first reply judged as
 /// [`period_facts`] does) and which of them were reviewed.
 pub fn sample_sources(
     conn: &mut DbConn,
@@ -418,6 +418,7 @@ pub fn sample_sources(
     first_response_target_secs: u32,
     after: Option<&str>,
     limit: i64,
+    descending: bool,
 ) -> QueryResult<Vec<SampleSource>> {
     use crate::db::schema::{certifications, chat_reviews, chats};
 
@@ -428,11 +429,17 @@ pub fn sample_sources(
         .filter(chats::agent_id.is_not_null())
         .select(chats::agent_id.assume_not_null())
         .distinct()
-        .order(chats::agent_id.asc())
         .limit(limit)
         .into_boxed();
-    if let Some(a) = after {
-        q = q.filter(chats::agent_id.gt(a.to_owned()));
+    q = if descending {
+        q.order(chats::agent_id.desc())
+    } else {
+        q.order(chats::agent_id.asc())
+    };
+    match (after, descending) {
+        (Some(a), false) => q = q.filter(chats::agent_id.gt(a.to_owned())),
+        (Some(a), true) => q = q.filter(chats::agent_id.lt(a.to_owned())),
+        (None, _) => {}
     }
     let agents: Vec<String> = q.load(conn)?;
     let target_plus_one = i32::try_from(first_response_target_secs)

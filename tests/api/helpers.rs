@@ -638,3 +638,73 @@ pub async fn signed_in(app: &TestApp, email: &str) -> reqwest::Client {
     );
     b
 }
+
+// ---------------------------------------------------------------- chats stored directly
+
+/// An instant on a day of November 2026 (UTC).
+pub fn at(day: u32, h: u32, m: u32, s: u32, ms: u32) -> chrono::NaiveDateTime {
+    chrono::NaiveDate::from_ymd_opt(2026, 11, day)
+        .unwrap()
+        .and_hms_milli_opt(h, m, s, ms)
+        .unwrap()
+}
+
+/// A customer of `merchant`, stored directly.
+pub fn insert_customer(conn: &mut cloudseat::db::DbConn, merchant: &str) -> String {
+    use cloudseat::db::schema::customers;
+    use diesel::prelude::*;
+    let id = cloudseat::db::new_id();
+    diesel::insert_into(customers::table)
+        .values((
+            customers::id.eq(&id),
+            customers::merchant_id.eq(merchant),
+            customers::notes.eq(""),
+            customers::created_at.eq(at(1, 0, 0, 0, 0)),
+            customers::updated_at.eq(at(1, 0, 0, 0, 0)),
+        ))
+        .execute(conn)
+        .unwrap();
+    id
+}
+
+/// A chat stored directly, as the chat service leaves it: `created` .. `closed`, accepted
+/// at `accepted` with the first reply at `first_response`.
+#[derive(Clone)]
+pub struct ChatFixture<'a> {
+    pub merchant: &'a str,
+    pub customer: &'a str,
+    pub agent: Option<&'a str>,
+    pub status: &'a str,
+    pub created: chrono::NaiveDateTime,
+    pub accepted: Option<chrono::NaiveDateTime>,
+    pub first_response: Option<chrono::NaiveDateTime>,
+    pub closed: Option<chrono::NaiveDateTime>,
+    pub rating: Option<i32>,
+}
+
+pub fn insert_chat(conn: &mut cloudseat::db::DbConn, c: &ChatFixture<'_>) -> String {
+    use cloudseat::db::schema::chats;
+    use diesel::prelude::*;
+    let id = cloudseat::db::new_id();
+    diesel::insert_into(chats::table)
+        .values((
+            chats::id.eq(&id),
+            chats::merchant_id.eq(c.merchant),
+            chats::customer_id.eq(c.customer),
+            chats::skill.eq("general"),
+            chats::channel.eq("widget"),
+            chats::status.eq(c.status),
+            chats::agent_id.eq(c.agent),
+            chats::queued_at.eq(c.created),
+            chats::created_at.eq(c.created),
+            chats::accepted_at.eq(c.accepted),
+            chats::first_response_at.eq(c.first_response),
+            chats::closed_at.eq(c.closed),
+            chats::rating.eq(c.rating),
+            chats::customer_token_hash.eq(format!("hash-{id}")),
+            chats::last_customer_at.eq(c.created),
+        ))
+        .execute(conn)
+        .unwrap();
+    id
+}

@@ -6,8 +6,8 @@ use diesel::prelude::*;
 use serde_json::Value;
 
 use crate::both_backends;
+use crate::helpers::{ChatFixture, insert_chat, insert_customer};
 use crate::helpers::{Session, TestApp, browser, problem, signed_in};
-use crate::quality::{ChatFixture, insert_chat, insert_customer};
 use crate::shifts::{certified, json_of};
 use cloudseat::db::schema::{agent_level_changes, agents, lifecycle_events};
 

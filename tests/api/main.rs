@@ -26,6 +26,7 @@ mod operations;
 mod pages;
 mod payroll;
 mod quality;
+mod quality_pages;
 mod review_pages;
 mod seat_pages;
 mod seats;

@@ -2,79 +2,16 @@
 
 use chrono::{NaiveDate, NaiveDateTime};
 use cloudseat::db::DbConn;
-use cloudseat::db::schema::{
-    chat_messages, chat_reviews, chats, customers, model_chats, review_disputes,
-};
+use cloudseat::db::schema::{chat_messages, chat_reviews, chats, model_chats, review_disputes};
 use cloudseat::quality::score::Facts;
 use diesel::prelude::*;
 
 use serde_json::{Value, json};
 
 use crate::both_backends;
-use crate::helpers::{Session, field_codes, problem};
-
-fn at(day: u32, h: u32, m: u32, s: u32, ms: u32) -> NaiveDateTime {
-    NaiveDate::from_ymd_opt(2026, 11, day)
-        .unwrap()
-        .and_hms_milli_opt(h, m, s, ms)
-        .unwrap()
-}
-
-/// A customer of `merchant`, stored directly.
-pub fn insert_customer(conn: &mut DbConn, merchant: &str) -> String {
-    let id = cloudseat::db::new_id();
-    diesel::insert_into(customers::table)
-        .values((
-            customers::id.eq(&id),
-            customers::merchant_id.eq(merchant),
-            customers::notes.eq(""),
-            customers::created_at.eq(at(1, 0, 0, 0, 0)),
-            customers::updated_at.eq(at(1, 0, 0, 0, 0)),
-        ))
-        .execute(conn)
-        .unwrap();
-    id
-}
-
-/// A chat stored directly, as the chat service leaves it: `created` .. `closed`, accepted
-/// at `accepted` with the first reply at `first_response`.
-#[derive(Clone)]
-pub struct ChatFixture<'a> {
-    pub merchant: &'a str,
-    pub customer: &'a str,
-    pub agent: Option<&'a str>,
-    pub status: &'a str,
-    pub created: NaiveDateTime,
-    pub accepted: Option<NaiveDateTime>,
-    pub first_response: Option<NaiveDateTime>,
-    pub closed: Option<NaiveDateTime>,
-    pub rating: Option<i32>,
-}
-
-pub fn insert_chat(conn: &mut DbConn, c: &ChatFixture<'_>) -> String {
-    let id = cloudseat::db::new_id();
-    diesel::insert_into(chats::table)
-        .values((
-            chats::id.eq(&id),
-            chats::merchant_id.eq(c.merchant),
-            chats::customer_id.eq(c.customer),
-            chats::skill.eq("general"),
-            chats::channel.eq("widget"),
-            chats::status.eq(c.status),
-            chats::agent_id.eq(c.agent),
-            chats::queued_at.eq(c.created),
-            chats::created_at.eq(c.created),
-            chats::accepted_at.eq(c.accepted),
-            chats::first_response_at.eq(c.first_response),
-            chats::closed_at.eq(c.closed),
-            chats::rating.eq(c.rating),
-            chats::customer_token_hash.eq(format!("hash-{id}")),
-            chats::last_customer_at.eq(c.created),
-        ))
-        .execute(conn)
-        .unwrap();
-    id
-}
+use crate::helpers::{
+    ChatFixture, Session, at, field_codes, insert_chat, insert_customer, problem,
+};
 
 /// A review stored directly, with its dispute (`(status, amended)`) if any.
 fn insert_review(
@@ -294,7 +231,7 @@ both_backends! {
 
 /// Shop A, the agent who served its closed chat (rated 4, answered in 10 s) with a few
 /// messages naming the customer, and the chat's id.
-async fn reviewed_setup(app: &crate::helpers::TestApp) -> (Session, Session, String) {
+pub async fn reviewed_setup(app: &crate::helpers::TestApp) -> (Session, Session, String) {
     let shop = app.merchant("Review Shop").await;
     let agent = app.agent("Served Agent").await;
     let m = shop.merchant_id();
@@ -350,7 +287,7 @@ async fn reviewed_setup(app: &crate::helpers::TestApp) -> (Session, Session, Str
 }
 
 /// Every criterion of the fixture's `general` scorecard at its top but `tone`.
-fn full_scores(tone: i64) -> Value {
+pub fn full_scores(tone: i64) -> Value {
     json!({"scores": [
         {"criterion": "accuracy", "score": 4, "comment": "Checked the order"},
         {"criterion": "resolution", "score": 4},
@@ -559,23 +496,48 @@ both_backends! {
     }
 }
 
-both_backends! {
-    async fn the_review_sample_proposes_flagged_chats_then_draws_per_agent(app) {
-        let shop = app.merchant("Sample Shop").await;
-        let admin = app.admin().await;
-        let a = app.agent("Sampled A").await.id();
-        let b = app.agent("Sampled B").await.id();
-        let m = shop.merchant_id();
-        let (aa, bb) = (a.clone(), b.clone());
-        let (low, slow) = app.with_db(move |conn| {
+/// A period to sample: shop "Sample Shop", agent "Sampled A" with 14 chats closed on
+/// 1 November (one rated 1 star, one answered in 45 s, the rest 4 stars in 5 s) and
+/// "Sampled B" with 3 unrated ones. Returns the shop, the admin, both agents' ids and the
+/// low-rated and slow chats.
+pub struct SampleSetup {
+    pub shop: Session,
+    pub admin: Session,
+    pub a: String,
+    pub b: String,
+    pub low: String,
+    pub slow: String,
+}
+
+pub async fn sample_setup(app: &crate::helpers::TestApp) -> SampleSetup {
+    let shop = app.merchant("Sample Shop").await;
+    let admin = app.admin().await;
+    let a = app.agent("Sampled A").await.id();
+    let b = app.agent("Sampled B").await.id();
+    let m = shop.merchant_id();
+    let (aa, bb) = (a.clone(), b.clone());
+    let (low, slow) = app
+        .with_db(move |conn| {
             let customer = insert_customer(conn, &m);
-            let chat = |conn: &mut DbConn, agent: &str, minute: u32, rating: Option<i32>, reply_secs: u32| {
-                insert_chat(conn, &ChatFixture {
-                    merchant: &m, customer: &customer, agent: Some(agent), status: "closed",
-                    created: at(1, 9, minute, 0, 0), accepted: Some(at(1, 9, minute, 0, 0)),
-                    first_response: Some(at(1, 9, minute, reply_secs, 0)),
-                    closed: Some(at(1, 10, minute, 0, 0)), rating,
-                })
+            let chat = |conn: &mut DbConn,
+                        agent: &str,
+                        minute: u32,
+                        rating: Option<i32>,
+                        reply_secs: u32| {
+                insert_chat(
+                    conn,
+                    &ChatFixture {
+                        merchant: &m,
+                        customer: &customer,
+                        agent: Some(agent),
+                        status: "closed",
+                        created: at(1, 9, minute, 0, 0),
+                        accepted: Some(at(1, 9, minute, 0, 0)),
+                        first_response: Some(at(1, 9, minute, reply_secs, 0)),
+                        closed: Some(at(1, 10, minute, 0, 0)),
+                        rating,
+                    },
+                )
             };
             let low = chat(conn, &aa, 0, Some(1), 5);
             let slow = chat(conn, &aa, 1, Some(5), 45);
@@ -586,7 +548,21 @@ both_backends! {
                 chat(conn, &bb, 20 + i, None, 5);
             }
             (low, slow)
-        }).await;
+        })
+        .await;
+    SampleSetup {
+        shop,
+        admin,
+        a,
+        b,
+        low,
+        slow,
+    }
+}
+
+both_backends! {
+    async fn the_review_sample_proposes_flagged_chats_then_draws_per_agent(app) {
+        let SampleSetup { admin, a, b, low, slow, .. } = sample_setup(&app).await;
         let admin_token = admin.access.clone();
         let body = json!({"scores": [
             {"criterion": "accuracy", "score": 4}, {"criterion": "resolution", "score": 4},

@@ -15,6 +15,8 @@ use serde_json::{Value, json};
 
 use crate::helpers::{Backend, PASSWORD, Session, TestApp, spawn_app};
 
+mod quality;
+
 /// How long to wait for a page element to appear.
 const PAGE_TIMEOUT: Duration = Duration::from_secs(20);
 
