@@ -25,6 +25,7 @@ mod openapi;
 mod operations;
 mod pages;
 mod payroll;
+mod payroll_corrections;
 mod quality;
 mod review_pages;
 mod seat_pages;
