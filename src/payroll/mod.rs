@@ -5,6 +5,7 @@
 //! ([`routes`]); corrections after approval are [`adjustments`] carried into a later run.
 
 pub mod adjustments;
+pub mod admin_pages;
 pub mod aggregate;
 pub mod pay;
 pub mod plan;

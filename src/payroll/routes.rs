@@ -125,7 +125,7 @@ fn summary_of(run: &RunRow) -> Summary {
     serde_json::from_str(&run.summary).unwrap_or_default()
 }
 
-fn diff(run: &RunRow, prev: &RunRow) -> RunDiff {
+pub(crate) fn diff(run: &RunRow, prev: &RunRow) -> RunDiff {
     let now = summary_of(run);
     let then = summary_of(prev);
     let mut skills: std::collections::BTreeMap<String, i64> = Default::default();
@@ -167,7 +167,7 @@ fn parse_date(errors: &mut FieldErrors, field: &str, raw: &str) -> Option<NaiveD
 }
 
 /// Starts computing the run in the background; its row shows the progress.
-fn start_compute(state: &web::Data<AppState>, run_id: String) {
+pub(crate) fn start_compute(state: &web::Data<AppState>, run_id: String) {
     let state = state.clone();
     tokio::spawn(async move {
         let rules = state.rules();
@@ -428,16 +428,7 @@ async fn publish(
     path: web::Path<String>,
     query: web::Query<PublishQuery>,
 ) -> Result<web::Json<RunView>, AppError> {
-    let hours = query
-        .dispute_window_hours
-        .unwrap_or(service::DEFAULT_DISPUTE_HOURS);
-    if !(1..=720).contains(&hours) {
-        return Err(AppError::field(
-            "dispute_window_hours",
-            "out_of_range",
-            "the dispute window is 1 to 720 hours",
-        ));
-    }
+    let hours = service::dispute_window(query.dispute_window_hours)?;
     let id = path.into_inner();
     let me = admin.0.id;
     let now = state.clock.now();

@@ -495,6 +495,24 @@ pub fn recompute(
     })
 }
 
+/// The dispute window asked for (hours), or the default; 1 to 720 hours.
+pub fn dispute_window(hours: Option<u32>) -> Result<u32, AppError> {
+    let hours = hours.unwrap_or(DEFAULT_DISPUTE_HOURS);
+    if (1..=720).contains(&hours) {
+        Ok(hours)
+    } else {
+        Err(window_out_of_range())
+    }
+}
+
+pub fn window_out_of_range() -> AppError {
+    AppError::field(
+        "dispute_window_hours",
+        "out_of_range",
+        "the dispute window is 1 to 720 hours",
+    )
+}
+
 /// Publishes a draft: agents see it and may dispute lines until `now + hours`; each agent
 /// is mailed their draft payslip.
 pub fn publish(

@@ -744,3 +744,51 @@ pub fn fail_stuck_runs(conn: &mut DbConn, error: &str) -> QueryResult<Vec<String
     }
     Ok(stuck)
 }
+
+/// A run's payslips in agent id order after `after`, each with the agent's display name.
+pub fn payslips_with_names(
+    conn: &mut DbConn,
+    run_id: &str,
+    after: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<(PayslipRow, String)>> {
+    let mut q = payslips::table
+        .inner_join(accounts::table.on(accounts::id.eq(payslips::agent_id)))
+        .filter(payslips::run_id.eq(run_id))
+        .select((PayslipRow::as_select(), accounts::display_name))
+        .order(payslips::agent_id)
+        .limit(limit)
+        .into_boxed();
+    if let Some(after) = after {
+        q = q.filter(payslips::agent_id.gt(after.to_owned()));
+    }
+    q.load(conn)
+}
+
+/// Shop names by id.
+pub fn merchant_names(
+    conn: &mut DbConn,
+    ids: &[String],
+) -> QueryResult<std::collections::BTreeMap<String, String>> {
+    use crate::db::schema::merchants;
+    let mut out = std::collections::BTreeMap::new();
+    for chunk in ids.chunks(CHUNK) {
+        out.extend(
+            merchants::table
+                .filter(merchants::id.eq_any(chunk))
+                .select((merchants::id, merchants::name))
+                .load::<(String, String)>(conn)?,
+        );
+    }
+    Ok(out)
+}
+
+/// The newest approved or paid runs, the ones an adjustment may correct.
+pub fn locked_runs(conn: &mut DbConn, limit: i64) -> QueryResult<Vec<RunRow>> {
+    payroll_runs::table
+        .filter(payroll_runs::status.eq_any(LOCKED))
+        .order(payroll_runs::id.desc())
+        .limit(limit)
+        .select(RunRow::as_select())
+        .load(conn)
+}

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod admin_pages;
+mod admin_pay_pages;
 mod agent_pages;
 mod agents;
 mod auth;
