@@ -110,7 +110,7 @@ async fn admin_pays_the_period(
             .unwrap();
     }
     browser.submit("Create and compute").await;
-    browser.heading_containing("Payroll run").await;
+    browser.status_notice("The run was created").await;
     let url = browser.url().await;
     let id = url
         .split("/admin/payroll/")
