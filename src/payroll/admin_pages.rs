@@ -183,6 +183,15 @@ fn notice(ctx: &PageCtx, done: Option<&str>) -> Option<String> {
     .map(|d| ctx.t(&format!("admin_pay.done.{d}")).into_owned())
 }
 
+/// A page of `PAGE` rows from `cursor`.
+fn paging(cursor: Option<String>) -> Result<(i64, Option<String>), AppError> {
+    PageQuery {
+        limit: Some(PAGE),
+        cursor,
+    }
+    .parse()
+}
+
 #[derive(Deserialize)]
 struct ListQuery {
     cursor: Option<String>,
@@ -232,12 +241,7 @@ async fn runs_view(
     status: StatusCode,
 ) -> HttpResponse {
     let ctx = &s.ctx;
-    let (limit, cursor) = match (PageQuery {
-        limit: Some(PAGE),
-        cursor,
-    })
-    .parse()
-    {
+    let (limit, cursor) = match paging(cursor) {
         Ok(p) => p,
         Err(e) => return error_page(ctx, e),
     };
@@ -450,12 +454,7 @@ async fn run_view(
     status: StatusCode,
 ) -> HttpResponse {
     let ctx = &s.ctx;
-    let (limit, cursor) = match (PageQuery {
-        limit: Some(PAGE),
-        cursor,
-    })
-    .parse()
-    {
+    let (limit, cursor) = match paging(cursor) {
         Ok(p) => p,
         Err(e) => return error_page(ctx, e),
     };
@@ -923,12 +922,7 @@ async fn disputes_view(
     status: StatusCode,
 ) -> HttpResponse {
     let ctx = &s.ctx;
-    let (limit, cursor) = match (PageQuery {
-        limit: Some(PAGE),
-        cursor,
-    })
-    .parse()
-    {
+    let (limit, cursor) = match paging(cursor) {
         Ok(p) => p,
         Err(e) => return error_page(ctx, e),
     };
@@ -1119,12 +1113,7 @@ async fn adjustments_view(
     status: StatusCode,
 ) -> HttpResponse {
     let ctx = &s.ctx;
-    let (limit, cursor) = match (PageQuery {
-        limit: Some(PAGE),
-        cursor,
-    })
-    .parse()
-    {
+    let (limit, cursor) = match paging(cursor) {
         Ok(p) => p,
         Err(e) => return error_page(ctx, e),
     };

@@ -349,7 +349,7 @@ async fn run_payslips(
         .db
         .run(move |conn| {
             store::run(conn, &id)?.ok_or(AppError::NotFound)?;
-            Ok::<_, AppError>(store::payslips_of_run(
+            Ok::<_, AppError>(store::payslips_with_names(
                 conn,
                 &id,
                 cursor.as_deref(),
@@ -360,8 +360,8 @@ async fn run_payslips(
     Ok(web::Json(Page::from_rows(
         rows,
         limit,
-        |r| r.agent_id.clone(),
-        |r| PayslipView::from(&r),
+        |(r, _)| r.agent_id.clone(),
+        |(r, _)| PayslipView::from(&r),
     )))
 }
 

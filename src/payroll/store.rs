@@ -346,25 +346,6 @@ pub struct LineRow {
     pub sources: String,
 }
 
-/// A run's payslips in agent id order, after `after`.
-pub fn payslips_of_run(
-    conn: &mut DbConn,
-    run_id: &str,
-    after: Option<&str>,
-    limit: i64,
-) -> QueryResult<Vec<PayslipRow>> {
-    let mut q = payslips::table
-        .filter(payslips::run_id.eq(run_id))
-        .select(PayslipRow::as_select())
-        .order(payslips::agent_id)
-        .limit(limit)
-        .into_boxed();
-    if let Some(after) = after {
-        q = q.filter(payslips::agent_id.gt(after.to_owned()));
-    }
-    q.load(conn)
-}
-
 /// Every payslip of a run with the agent's email, name and locale.
 pub fn payees(
     conn: &mut DbConn,

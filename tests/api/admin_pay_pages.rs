@@ -188,6 +188,21 @@ both_backends! {
         let (_, listed) = page(&b, &app, adjust).await;
         assert!(listed.contains("¥-12.50") && listed.contains("Training hour paid twice") && listed.contains("Pending"), "{listed}");
         app.smtp.wait_for(&agent.email, "pay adjustment").await;
+
+        // The next period's run carries it and shows the change against the paid run.
+        let (status, location, _) = post(&b, &app, &csrf, "/admin/payroll/runs", &[("from", &day(8)), ("to", &day(9))]).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let next = location.strip_prefix("/admin/payroll/").unwrap().strip_suffix("?done=created").unwrap().to_owned();
+        assert_eq!(computed(&app, &admin, &next).await["total_fen"], -1_250);
+        let (_, diff) = page(&b, &app, &format!("/admin/payroll/{next}")).await;
+        assert!(diff.contains(&format!(r#"href="/admin/payroll/{id}""#)) && diff.contains(&format!("¥{}", yuan(-1_250 - total))), "{diff}");
+        let (_, listed) = page(&b, &app, adjust).await;
+        assert!(listed.contains(&format!("In the run for {} – {}", day(8), day(9))), "{listed}");
+        // In Chinese.
+        let res = b.get(app.url(&format!("/lang/zh-CN?next=/admin/payroll/{next}"))).send().await.unwrap();
+        assert!(res.status().is_redirection());
+        let (_, zh) = page(&b, &app, &format!("/admin/payroll/{next}")).await;
+        assert!(zh.contains("与上次核算相比") && zh.contains("草稿"), "{zh}");
     }
 
     async fn payroll_pages_are_for_admins_only(app) {
