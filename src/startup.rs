@@ -123,6 +123,10 @@ impl Application {
             tracing::info!(migrations = ?applied, "applied database migrations");
         }
         tokio::task::spawn_blocking(crate::auth::password::warm_up).await?;
+        // Payroll runs left computing by a process that died mid-run never finish.
+        db.run(crate::payroll::service::fail_interrupted_runs)
+            .await
+            .context("cannot mark interrupted payroll runs failed")?;
 
         let listener = TcpListener::bind(&settings.listen)
             .with_context(|| format!("cannot listen on {}", settings.listen))?;
@@ -229,6 +233,7 @@ impl Application {
                 .configure(crate::quality::library_pages::configure)
                 .configure(crate::quality::routes::configure)
                 .configure(crate::payroll::routes::configure)
+                .configure(crate::payroll::admin_pages::configure)
                 .configure(crate::chat::api::configure)
                 .configure(crate::chat::pages::configure)
                 .configure(crate::web::health::configure)

@@ -87,6 +87,15 @@ pub enum MailKind {
     PayslipDraft(PayslipMail),
     /// A payroll run was approved: the agent's final payslip.
     PayslipApproved(PayslipMail),
+    /// An admin added a correction that the agent's next payroll run carries.
+    PayAdjustment {
+        /// Signed, e.g. `¥-5.00`.
+        amount: String,
+        reason: String,
+        /// The period of the approved run it corrects.
+        corrects: Option<String>,
+        link: String,
+    },
     CertificationExpiring {
         skill: String,
         /// Local date and time of expiry.
@@ -496,6 +505,30 @@ pub fn render(
                 ),
                 paragraphs,
                 Some((t(l, "mail.payslip.action").into_owned(), p.link.as_str())),
+            )
+        }
+        MailKind::PayAdjustment {
+            amount,
+            reason,
+            corrects,
+            link,
+        } => {
+            let mut paragraphs = vec![t_with(
+                l,
+                "mail.pay_adjustment.body",
+                &[("amount", amount), ("reason", reason)],
+            )];
+            if let Some(period) = corrects {
+                paragraphs.push(t_with(
+                    l,
+                    "mail.pay_adjustment.corrects",
+                    &[("period", period)],
+                ));
+            }
+            (
+                t_with(l, "mail.pay_adjustment.subject", &[("amount", amount)]),
+                paragraphs,
+                Some((t(l, "mail.payslip.action").into_owned(), link.as_str())),
             )
         }
         MailKind::CertificationExpiring {

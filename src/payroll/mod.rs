@@ -2,8 +2,10 @@
 //! computation of an agent's payslip from their workload ([`pay`]), the period's workloads
 //! aggregated in SQL ([`aggregate`]), and payroll runs stored ([`store`]), computed and
 //! moved through draft → published → approved → paid ([`service`]) and served
-//! ([`routes`]).
+//! ([`routes`]); corrections after approval are [`adjustments`] carried into a later run.
 
+pub mod adjustments;
+pub mod admin_pages;
 pub mod aggregate;
 pub mod pay;
 pub mod plan;

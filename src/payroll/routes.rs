@@ -8,8 +8,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use super::adjustments::{self, AdjustmentRequest};
 use super::service::{self, Resolution, Summary};
-use super::store::{self, DisputeRow, LineRow, PayslipRow, RunRow};
+use super::store::{self, AdjustmentRow, DisputeRow, LineRow, PayslipRow, RunRow};
 use crate::accounts::model::AccountId;
 use crate::auth::{Admin, AgentSession};
 use crate::error::{AppError, FieldErrors, Problem};
@@ -28,6 +29,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(bank_file)
         .service(list_disputes)
         .service(resolve_dispute)
+        .service(add_adjustment)
+        .service(list_adjustments)
         .service(my_payslips)
         .service(my_payslip_csv)
         .service(my_payslip)
@@ -122,7 +125,7 @@ fn summary_of(run: &RunRow) -> Summary {
     serde_json::from_str(&run.summary).unwrap_or_default()
 }
 
-fn diff(run: &RunRow, prev: &RunRow) -> RunDiff {
+pub(crate) fn diff(run: &RunRow, prev: &RunRow) -> RunDiff {
     let now = summary_of(run);
     let then = summary_of(prev);
     let mut skills: std::collections::BTreeMap<String, i64> = Default::default();
@@ -164,7 +167,7 @@ fn parse_date(errors: &mut FieldErrors, field: &str, raw: &str) -> Option<NaiveD
 }
 
 /// Starts computing the run in the background; its row shows the progress.
-fn start_compute(state: &web::Data<AppState>, run_id: String) {
+pub(crate) fn start_compute(state: &web::Data<AppState>, run_id: String) {
     let state = state.clone();
     tokio::spawn(async move {
         let rules = state.rules();
@@ -346,7 +349,7 @@ async fn run_payslips(
         .db
         .run(move |conn| {
             store::run(conn, &id)?.ok_or(AppError::NotFound)?;
-            Ok::<_, AppError>(store::payslips_of_run(
+            Ok::<_, AppError>(store::payslips_with_names(
                 conn,
                 &id,
                 cursor.as_deref(),
@@ -357,12 +360,13 @@ async fn run_payslips(
     Ok(web::Json(Page::from_rows(
         rows,
         limit,
-        |r| r.agent_id.clone(),
-        |r| PayslipView::from(&r),
+        |(r, _)| r.agent_id.clone(),
+        |(r, _)| PayslipView::from(&r),
     )))
 }
 
-/// Computes a draft again from the same period's data (same inputs, same lines).
+/// Computes a draft (or a failed run) again from the same period's data (same inputs,
+/// same lines).
 #[utoipa::path(
     tag = "payroll",
     security(("bearer" = [])),
@@ -372,7 +376,7 @@ async fn run_payslips(
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`run_locked` (approved), `not_draft`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`run_locked` (approved), `not_draft` (published, computing), `run_overlaps` (a failed run whose period another run took meanwhile)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/api/admin/payroll/runs/{run_id}/recompute")]
@@ -424,16 +428,7 @@ async fn publish(
     path: web::Path<String>,
     query: web::Query<PublishQuery>,
 ) -> Result<web::Json<RunView>, AppError> {
-    let hours = query
-        .dispute_window_hours
-        .unwrap_or(service::DEFAULT_DISPUTE_HOURS);
-    if !(1..=720).contains(&hours) {
-        return Err(AppError::field(
-            "dispute_window_hours",
-            "out_of_range",
-            "the dispute window is 1 to 720 hours",
-        ));
-    }
+    let hours = service::dispute_window(query.dispute_window_hours)?;
     let id = path.into_inner();
     let me = admin.0.id;
     let now = state.clock.now();
@@ -739,6 +734,168 @@ async fn resolve_dispute(
         .run(move |conn| service::resolve(conn, &me, &id, &resolution, now))
         .await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AdjustmentView {
+    pub id: String,
+    pub agent_id: String,
+    /// Signed fen: negative is a deduction.
+    pub amount_fen: i64,
+    pub reason: String,
+    /// The approved run this corrects, if named.
+    pub from_run_id: Option<String>,
+    /// The dispute it settles, if any.
+    pub dispute_id: Option<String>,
+    /// `pending` until a run takes it, then `applied` (in `applied_run_id`).
+    pub status: String,
+    pub applied_run_id: Option<String>,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<&AdjustmentRow> for AdjustmentView {
+    fn from(a: &AdjustmentRow) -> Self {
+        AdjustmentView {
+            id: a.id.clone(),
+            agent_id: a.agent_id.clone(),
+            amount_fen: a.amount_fen,
+            reason: a.reason.clone(),
+            from_run_id: a.from_run_id.clone(),
+            dispute_id: a.dispute_id.clone(),
+            status: if a.applied_run_id.is_some() {
+                "applied"
+            } else {
+                "pending"
+            }
+            .to_owned(),
+            applied_run_id: a.applied_run_id.clone(),
+            created_by: a.created_by.clone(),
+            created_at: a.created_at.and_utc(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AdjustmentInput {
+    /// The agent's account id.
+    pub agent_id: String,
+    /// Signed fen, not zero: positive pays more, negative deducts.
+    pub amount_fen: i64,
+    /// Why; the agent reads it (1-500 characters).
+    pub reason: String,
+    /// The approved (or paid) run this corrects.
+    pub from_run_id: Option<String>,
+}
+
+/// Adds a correction that the agent's next computed run carries as an adjustment line
+/// (approved runs never change); the agent is mailed.
+#[utoipa::path(
+    tag = "payroll",
+    security(("bearer" = [])),
+    request_body = AdjustmentInput,
+    responses(
+        (status = 201, body = AdjustmentView),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such agent", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`zero_amount` naming `amount_fen`, `required` naming `reason`, `unknown_run` / `run_not_approved` naming `from_run_id`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/api/admin/payroll/adjustments")]
+async fn add_adjustment(
+    state: web::Data<AppState>,
+    admin: Admin,
+    body: ApiJson<AdjustmentInput>,
+) -> Result<HttpResponse, AppError> {
+    let AdjustmentInput {
+        agent_id,
+        amount_fen,
+        reason,
+        from_run_id,
+    } = body.0;
+    let req = AdjustmentRequest {
+        agent_id,
+        amount_fen,
+        reason,
+        from_run_id,
+    };
+    let me = admin.0.id;
+    let now = state.clock.now();
+    let url = state.public_url.clone();
+    let row = state
+        .db
+        .run(move |conn| adjustments::add(conn, &me, &req, &url, now))
+        .await?;
+    state.wake_outbox();
+    Ok(HttpResponse::Created().json(AdjustmentView::from(&row)))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AdjustmentFilter {
+    pub agent_id: Option<String>,
+    /// `pending` (no run took it yet) or `applied`.
+    pub status: Option<String>,
+}
+
+impl AdjustmentFilter {
+    /// The status filter as "pending?".
+    pub fn pending(&self) -> Result<Option<bool>, AppError> {
+        match self.status.as_deref() {
+            None | Some("") => Ok(None),
+            Some("pending") => Ok(Some(true)),
+            Some("applied") => Ok(Some(false)),
+            Some(_) => Err(AppError::field(
+                "status",
+                "invalid_status",
+                "status is pending or applied",
+            )),
+        }
+    }
+}
+
+/// Adjustments, newest first.
+#[utoipa::path(
+    tag = "payroll",
+    security(("bearer" = [])),
+    params(AdjustmentFilter, PageQuery),
+    responses(
+        (status = 200, body = Page<AdjustmentView>),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_status`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/api/admin/payroll/adjustments")]
+async fn list_adjustments(
+    state: web::Data<AppState>,
+    _admin: Admin,
+    filter: web::Query<AdjustmentFilter>,
+    page: web::Query<PageQuery>,
+) -> Result<web::Json<Page<AdjustmentView>>, AppError> {
+    let (limit, cursor) = page.parse()?;
+    let pending = filter.pending()?;
+    let agent = filter.into_inner().agent_id;
+    let rows = state
+        .db
+        .run(move |conn| {
+            store::adjustments(
+                conn,
+                agent.as_deref(),
+                pending,
+                cursor.as_deref(),
+                limit + 1,
+            )
+        })
+        .await?;
+    Ok(web::Json(Page::from_rows(
+        rows,
+        limit,
+        |r| r.id.clone(),
+        |r| AdjustmentView::from(&r),
+    )))
 }
 
 /// An agent's payslip in a run they may see.

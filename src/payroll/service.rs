@@ -84,7 +84,9 @@ pub fn create_run(
 pub fn compute(conn: &mut DbConn, run_id: &str, rules: &Ruleset, now: NaiveDateTime) {
     if let Err(err) = try_compute(conn, run_id, rules, now) {
         tracing::error!(run = run_id, error = %err, "payroll run failed");
-        if let Err(e) = store::fail_run(conn, run_id, &err.to_string()) {
+        let failed =
+            write_transaction(conn, |conn| store::fail_run(conn, run_id, &err.to_string()));
+        if let Err(e) = failed {
             tracing::error!(run = run_id, error = %e, "could not mark the payroll run failed");
         }
     }
@@ -400,7 +402,8 @@ fn changeable(conn: &mut DbConn, run_id: &str) -> Result<RunRow, AppError> {
     Ok(run)
 }
 
-fn record(
+/// An admin's payroll action in the audit log.
+pub(super) fn record(
     conn: &mut DbConn,
     admin: &AccountId,
     action: &str,
@@ -421,7 +424,25 @@ fn record(
     )
 }
 
-/// Puts a draft back to `computing`; the caller starts [`compute`]. Same inputs, same lines.
+/// Why a run found `computing` at start-up is marked failed.
+pub const INTERRUPTED: &str =
+    "the computation was interrupted (the service stopped while it ran); recompute the run";
+
+/// At start-up: runs left `computing` by a process that died mid-run never finish, so they
+/// are marked `failed` with [`INTERRUPTED`] (an admin recomputes them). Assumes no other
+/// instance is computing a run at this moment: if one is, its result is not written (the
+/// run is no longer computing) and the run is recomputed.
+pub fn fail_interrupted_runs(conn: &mut DbConn) -> Result<Vec<String>, AppError> {
+    let ids = write_transaction(conn, |conn| store::fail_stuck_runs(conn, INTERRUPTED))?;
+    for id in &ids {
+        tracing::warn!(run = %id, "payroll run was left computing; marked failed");
+    }
+    Ok(ids)
+}
+
+/// Puts a draft (or a failed run) back to `computing`; the caller starts [`compute`]. Same
+/// inputs, same lines. A failed run is refused while another run (not failed) now covers
+/// part of its period.
 pub fn recompute(
     conn: &mut DbConn,
     admin: &AccountId,
@@ -429,11 +450,26 @@ pub fn recompute(
     now: NaiveDateTime,
 ) -> Result<(), AppError> {
     write_transaction(conn, |conn| {
+        store::lock_runs(conn)?;
         let run = changeable(conn, run_id)?;
-        if run.status != "draft" || !store::move_run(conn, run_id, "draft", "computing")? {
+        if run.status == "failed"
+            && let Some(other) = store::overlapping(conn, run.period_from, run.period_to)?
+        {
+            return Err(AppError::conflict(
+                "run_overlaps",
+                format!("run {other} now covers part of this period"),
+            ));
+        }
+        let from = run.status.as_str();
+        if !["draft", "failed"].contains(&from)
+            || !store::move_run(conn, run_id, from, "computing")?
+        {
             return Err(AppError::conflict(
                 "not_draft",
-                format!("only a draft is recomputed; this run is {}", run.status),
+                format!(
+                    "only a draft or a failed run is recomputed; this run is {}",
+                    run.status
+                ),
             ));
         }
         record(
@@ -441,11 +477,29 @@ pub fn recompute(
             admin,
             "payroll.run_recomputed",
             ("payroll_run", run_id),
-            serde_json::json!({}),
+            serde_json::json!({ "was": from }),
             now,
         )?;
         Ok(())
     })
+}
+
+/// The dispute window asked for (hours), or the default; 1 to 720 hours.
+pub fn dispute_window(hours: Option<u32>) -> Result<u32, AppError> {
+    let hours = hours.unwrap_or(DEFAULT_DISPUTE_HOURS);
+    if (1..=720).contains(&hours) {
+        Ok(hours)
+    } else {
+        Err(window_out_of_range())
+    }
+}
+
+pub fn window_out_of_range() -> AppError {
+    AppError::field(
+        "dispute_window_hours",
+        "out_of_range",
+        "the dispute window is 1 to 720 hours",
+    )
 }
 
 /// Publishes a draft: agents see it and may dispute lines until `now + hours`; each agent

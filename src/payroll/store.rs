@@ -166,8 +166,10 @@ pub fn move_run(conn: &mut DbConn, id: &str, from: &str, to: &str) -> QueryResul
         == 1)
 }
 
+/// Marks a computing run `failed`; the adjustments it had taken (from an earlier
+/// computation, before a recompute) are pending again, so a later run carries them.
 pub fn fail_run(conn: &mut DbConn, id: &str, error: &str) -> QueryResult<()> {
-    diesel::update(
+    let failed = diesel::update(
         payroll_runs::table
             .find(id)
             .filter(payroll_runs::status.eq("computing")),
@@ -177,6 +179,11 @@ pub fn fail_run(conn: &mut DbConn, id: &str, error: &str) -> QueryResult<()> {
         payroll_runs::error.eq(error),
     ))
     .execute(conn)?;
+    if failed == 1 {
+        diesel::update(pay_adjustments::table.filter(pay_adjustments::applied_run_id.eq(id)))
+            .set(pay_adjustments::applied_run_id.eq(None::<String>))
+            .execute(conn)?;
+    }
     Ok(())
 }
 
@@ -337,25 +344,6 @@ pub struct LineRow {
     pub amount_fen: i64,
     pub note: Option<String>,
     pub sources: String,
-}
-
-/// A run's payslips in agent id order, after `after`.
-pub fn payslips_of_run(
-    conn: &mut DbConn,
-    run_id: &str,
-    after: Option<&str>,
-    limit: i64,
-) -> QueryResult<Vec<PayslipRow>> {
-    let mut q = payslips::table
-        .filter(payslips::run_id.eq(run_id))
-        .select(PayslipRow::as_select())
-        .order(payslips::agent_id)
-        .limit(limit)
-        .into_boxed();
-    if let Some(after) = after {
-        q = q.filter(payslips::agent_id.gt(after.to_owned()));
-    }
-    q.load(conn)
 }
 
 /// Every payslip of a run with the agent's email, name and locale.
@@ -622,4 +610,166 @@ pub fn mark_paid(
     ))
     .execute(conn)?
         == 1)
+}
+
+/// A correction carried into an agent's next run. It is *pending* while no run has taken
+/// it (`applied_run_id` NULL): the next run computed takes every pending adjustment (see
+/// [`super::aggregate::load`]) and a run that fails gives its adjustments back.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = pay_adjustments)]
+pub struct AdjustmentRow {
+    pub id: String,
+    pub agent_id: String,
+    pub amount_fen: i64,
+    pub reason: String,
+    pub from_run_id: Option<String>,
+    pub dispute_id: Option<String>,
+    pub applied_run_id: Option<String>,
+    pub created_by: String,
+    pub created_at: NaiveDateTime,
+}
+
+pub struct NewAdjustment<'a> {
+    pub agent_id: &'a str,
+    pub amount_fen: i64,
+    pub reason: &'a str,
+    pub from_run_id: Option<&'a str>,
+    pub created_by: &'a str,
+}
+
+pub fn insert_adjustment(
+    conn: &mut DbConn,
+    a: &NewAdjustment<'_>,
+    now: NaiveDateTime,
+) -> QueryResult<String> {
+    let id = new_id();
+    diesel::insert_into(pay_adjustments::table)
+        .values((
+            pay_adjustments::id.eq(&id),
+            pay_adjustments::agent_id.eq(a.agent_id),
+            pay_adjustments::amount_fen.eq(a.amount_fen),
+            pay_adjustments::reason.eq(a.reason),
+            pay_adjustments::from_run_id.eq(a.from_run_id),
+            pay_adjustments::created_by.eq(a.created_by),
+            pay_adjustments::created_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(id)
+}
+
+pub fn adjustment(conn: &mut DbConn, id: &str) -> QueryResult<Option<AdjustmentRow>> {
+    pay_adjustments::table
+        .find(id)
+        .select(AdjustmentRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Adjustments, newest first, of one agent or all; `pending` `Some(true)` only those no
+/// run has taken yet, `Some(false)` only those a run took.
+pub fn adjustments(
+    conn: &mut DbConn,
+    agent: Option<&str>,
+    pending: Option<bool>,
+    before: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<AdjustmentRow>> {
+    let mut q = pay_adjustments::table
+        .select(AdjustmentRow::as_select())
+        .order(pay_adjustments::id.desc())
+        .limit(limit)
+        .into_boxed();
+    if let Some(agent) = agent {
+        q = q.filter(pay_adjustments::agent_id.eq(agent.to_owned()));
+    }
+    match pending {
+        Some(true) => q = q.filter(pay_adjustments::applied_run_id.is_null()),
+        Some(false) => q = q.filter(pay_adjustments::applied_run_id.is_not_null()),
+        None => {}
+    }
+    if let Some(before) = before {
+        q = q.filter(pay_adjustments::id.lt(before.to_owned()));
+    }
+    q.load(conn)
+}
+
+/// Whether `id` is an agent's account.
+pub fn is_agent(conn: &mut DbConn, id: &str) -> QueryResult<bool> {
+    use crate::db::schema::agents;
+    Ok(agents::table
+        .find(id)
+        .select(agents::account_id)
+        .first::<String>(conn)
+        .optional()?
+        .is_some())
+}
+
+/// The agent's email, display name and locale, for a mail.
+pub fn agent_contact(conn: &mut DbConn, id: &str) -> QueryResult<Option<(String, String, String)>> {
+    accounts::table
+        .find(id)
+        .select((accounts::email, accounts::display_name, accounts::locale))
+        .first(conn)
+        .optional()
+}
+
+/// Marks every run still `computing` as `failed` with `error` (their computation died
+/// with the process that ran it) and gives their adjustments back; returns their ids.
+pub fn fail_stuck_runs(conn: &mut DbConn, error: &str) -> QueryResult<Vec<String>> {
+    let stuck: Vec<String> = payroll_runs::table
+        .filter(payroll_runs::status.eq("computing"))
+        .select(payroll_runs::id)
+        .load(conn)?;
+    for id in &stuck {
+        fail_run(conn, id, error)?;
+    }
+    Ok(stuck)
+}
+
+/// A run's payslips in agent id order after `after`, each with the agent's display name.
+pub fn payslips_with_names(
+    conn: &mut DbConn,
+    run_id: &str,
+    after: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<(PayslipRow, String)>> {
+    let mut q = payslips::table
+        .inner_join(accounts::table.on(accounts::id.eq(payslips::agent_id)))
+        .filter(payslips::run_id.eq(run_id))
+        .select((PayslipRow::as_select(), accounts::display_name))
+        .order(payslips::agent_id)
+        .limit(limit)
+        .into_boxed();
+    if let Some(after) = after {
+        q = q.filter(payslips::agent_id.gt(after.to_owned()));
+    }
+    q.load(conn)
+}
+
+/// Shop names by id.
+pub fn merchant_names(
+    conn: &mut DbConn,
+    ids: &[String],
+) -> QueryResult<std::collections::BTreeMap<String, String>> {
+    use crate::db::schema::merchants;
+    let mut out = std::collections::BTreeMap::new();
+    for chunk in ids.chunks(CHUNK) {
+        out.extend(
+            merchants::table
+                .filter(merchants::id.eq_any(chunk))
+                .select((merchants::id, merchants::name))
+                .load::<(String, String)>(conn)?,
+        );
+    }
+    Ok(out)
+}
+
+/// The newest approved or paid runs, the ones an adjustment may correct.
+pub fn locked_runs(conn: &mut DbConn, limit: i64) -> QueryResult<Vec<RunRow>> {
+    payroll_runs::table
+        .filter(payroll_runs::status.eq_any(LOCKED))
+        .order(payroll_runs::id.desc())
+        .limit(limit)
+        .select(RunRow::as_select())
+        .load(conn)
 }

@@ -224,23 +224,34 @@ pub struct Page<T: ToSchema> {
 impl<T: ToSchema> Page<T> {
     /// Builds a page from up to `limit + 1` rows (the extra row only proves there is more).
     pub fn from_rows<R>(
-        mut rows: Vec<R>,
+        rows: Vec<R>,
         limit: i64,
         id: impl Fn(&R) -> String,
         map: impl Fn(R) -> T,
     ) -> Self {
-        let more = rows.len() as i64 > limit;
-        rows.truncate(limit as usize);
-        let next_cursor = if more {
-            rows.last().map(|r| URL_SAFE_NO_PAD.encode(id(r)))
-        } else {
-            None
-        };
+        let (rows, next_cursor) = page_rows(rows, limit, id);
         Page {
             items: rows.into_iter().map(map).collect(),
             next_cursor,
         }
     }
+}
+
+/// Up to `limit` of `limit + 1` rows and the cursor of the next page, if the extra row
+/// proves there is one (pages use it for their "more" links).
+pub fn page_rows<R>(
+    mut rows: Vec<R>,
+    limit: i64,
+    id: impl Fn(&R) -> String,
+) -> (Vec<R>, Option<String>) {
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let next_cursor = if more {
+        rows.last().map(|r| URL_SAFE_NO_PAD.encode(id(r)))
+    } else {
+        None
+    };
+    (rows, next_cursor)
 }
 
 #[cfg(test)]

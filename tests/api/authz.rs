@@ -1174,6 +1174,20 @@ fn rules(app: &TestApp, cast: &Cast) -> Vec<Rule> {
             expect: admin_only(404),
         },
         Rule {
+            method: "POST",
+            documented: "/api/admin/payroll/adjustments",
+            path: "/api/admin/payroll/adjustments".into(),
+            body: Some(json!({"agent_id": NO_RUN, "amount_fen": 500, "reason": "missed shift"})),
+            expect: admin_only(404),
+        },
+        Rule {
+            method: "GET",
+            documented: "/api/admin/payroll/adjustments",
+            path: "/api/admin/payroll/adjustments?status=pending".into(),
+            body: None,
+            expect: admin_only(200),
+        },
+        Rule {
             method: "GET",
             documented: "/api/agents/me/payslips",
             path: "/api/agents/me/payslips".into(),

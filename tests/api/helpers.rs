@@ -707,4 +707,60 @@ pub fn insert_chat(conn: &mut cloudseat::db::DbConn, c: &ChatFixture<'_>) -> Str
         .execute(conn)
         .unwrap();
     id
+
+/// Stores closed chats of `agent` with one customer of the shop, all closed at `at`
+/// (answered within a minute, handled for five): `kinds` says how many of each kind. For
+/// payroll tests that need a workload without chatting it through.
+#[allow(dead_code)] // the e2e binary's payroll journey uses it
+pub async fn closed_chats(
+    app: &TestApp,
+    agent: &str,
+    merchant: &str,
+    at: chrono::NaiveDateTime,
+    kinds: &[(&'static str, usize)],
+) {
+    use cloudseat::db::schema::{chats, customers};
+    use diesel::prelude::*;
+    let (agent, merchant, kinds) = (agent.to_owned(), merchant.to_owned(), kinds.to_vec());
+    app.with_db(move |c| {
+        let customer = uuid::Uuid::now_v7().to_string();
+        diesel::insert_into(customers::table)
+            .values((
+                customers::id.eq(&customer),
+                customers::merchant_id.eq(&merchant),
+                customers::notes.eq(""),
+                customers::created_at.eq(at - chrono::Duration::minutes(10)),
+                customers::updated_at.eq(at),
+            ))
+            .execute(c)
+            .unwrap();
+        let all = kinds
+            .iter()
+            .flat_map(|(kind, n)| std::iter::repeat_n(*kind, *n));
+        for (i, kind) in all.enumerate() {
+            let opened = at - chrono::Duration::minutes(6);
+            diesel::insert_into(chats::table)
+                .values((
+                    chats::id.eq(uuid::Uuid::now_v7().to_string()),
+                    chats::merchant_id.eq(&merchant),
+                    chats::customer_id.eq(&customer),
+                    chats::skill.eq("general"),
+                    chats::channel.eq("api"),
+                    chats::status.eq("closed"),
+                    chats::agent_id.eq(&agent),
+                    chats::queued_at.eq(opened),
+                    chats::created_at.eq(opened),
+                    chats::accepted_at.eq(opened + chrono::Duration::seconds(30)),
+                    chats::first_response_at.eq(opened + chrono::Duration::seconds(50)),
+                    chats::closed_at.eq(at),
+                    chats::closed_by.eq("agent"),
+                    chats::customer_token_hash.eq(format!("closed-chat-{i}")),
+                    chats::last_customer_at.eq(at),
+                    chats::kind.eq(kind),
+                ))
+                .execute(c)
+                .unwrap();
+        }
+    })
+    .await;
 }

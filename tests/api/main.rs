@@ -4,6 +4,7 @@
 mod helpers;
 
 mod admin_pages;
+mod admin_pay_pages;
 mod agent_pages;
 mod agents;
 mod auth;
@@ -25,6 +26,7 @@ mod openapi;
 mod operations;
 mod pages;
 mod payroll;
+mod payroll_corrections;
 mod quality;
 mod quality_pages;
 mod review_pages;

@@ -13,7 +13,7 @@ use crate::shifts::json_of;
 use cloudseat::db::schema::{chats, shift_assignments};
 
 /// Creates a run and waits until it is computed.
-async fn run_for(app: &TestApp, admin: &Session, from: &str, to: &str) -> Value {
+pub(crate) async fn run_for(app: &TestApp, admin: &Session, from: &str, to: &str) -> Value {
     let res = app
         .post_as(
             "/api/admin/payroll/runs",
@@ -37,7 +37,7 @@ async fn create(app: &TestApp, admin: &Session, from: String, to: String) -> req
 }
 
 /// Polls the run until it leaves `computing`.
-async fn computed(app: &TestApp, admin: &Session, id: &str) -> Value {
+pub(crate) async fn computed(app: &TestApp, admin: &Session, id: &str) -> Value {
     for _ in 0..200 {
         let run = json_of(
             app.get_as(&format!("/api/admin/payroll/runs/{id}"), &admin.access)
@@ -56,7 +56,7 @@ async fn computed(app: &TestApp, admin: &Session, id: &str) -> Value {
 /// stretched to 40 hours in the database, and beside the one real chat (which the agent
 /// classifies through the API) 319 more closed chats of theirs are stored, so that they
 /// closed 200 pre-sale, 100 after-sale and 20 complaint chats.
-async fn worked_example(app: &TestApp, agent: &Session, chat: &str) {
+pub(crate) async fn worked_example(app: &TestApp, agent: &Session, chat: &str) {
     let (agent_id, chat_id) = (agent.id(), chat.to_owned());
     app.with_db(move |c| {
         let starts: chrono::NaiveDateTime = shift_assignments::table

@@ -115,15 +115,15 @@ impl Drop for ChromeDriver {
 }
 
 /// A WebDriver session in a fresh Chromium profile.
-struct Browser {
-    client: Client,
+pub(crate) struct Browser {
+    pub(crate) client: Client,
     // Dropped in this order: the driver (and its Chromium) goes before the profile folder.
     driver: ChromeDriver,
     profile: tempfile::TempDir,
 }
 
 impl Browser {
-    async fn start() -> Browser {
+    pub(crate) async fn start() -> Browser {
         let driver = ChromeDriver::start().await;
         let profile = tempfile::tempdir().unwrap();
         let chromium = env_or("CLOUDSEAT_TEST_CHROMIUM", "/usr/bin/chromium");
@@ -163,7 +163,7 @@ impl Browser {
     }
 
     /// Ends the session (Chromium quits); the driver goes when `self` drops.
-    async fn close(self) {
+    pub(crate) async fn close(self) {
         let Browser {
             client,
             driver,
@@ -174,14 +174,14 @@ impl Browser {
         drop(profile);
     }
 
-    async fn goto(&self, url: &str) {
+    pub(crate) async fn goto(&self, url: &str) {
         self.client
             .goto(url)
             .await
             .unwrap_or_else(|e| panic!("cannot open {url}: {e}"));
     }
 
-    async fn wait_for(&self, locator: Locator<'_>) -> Element {
+    pub(crate) async fn wait_for(&self, locator: Locator<'_>) -> Element {
         match self
             .client
             .wait()
@@ -198,7 +198,7 @@ impl Browser {
         }
     }
 
-    async fn url(&self) -> String {
+    pub(crate) async fn url(&self) -> String {
         self.client
             .current_url()
             .await
@@ -206,7 +206,7 @@ impl Browser {
             .unwrap_or_default()
     }
 
-    async fn body_text(&self) -> String {
+    pub(crate) async fn body_text(&self) -> String {
         match self.client.find(Locator::Css("body")).await {
             Ok(body) => body.text().await.unwrap_or_default(),
             Err(_) => String::new(),
@@ -214,7 +214,7 @@ impl Browser {
     }
 
     /// The `<h1>` of the page, once it contains `needle`.
-    async fn heading_containing(&self, needle: &str) -> String {
+    pub(crate) async fn heading_containing(&self, needle: &str) -> String {
         let xpath = format!(
             "//h1[contains(normalize-space(.), {})]",
             xpath_literal(needle)
@@ -228,7 +228,7 @@ impl Browser {
 
     /// The form control a `<label>` with exactly this text is for, as a keyboard or
     /// screen-reader user finds it.
-    async fn field(&self, label: &str) -> Element {
+    pub(crate) async fn field(&self, label: &str) -> Element {
         let xpath = format!("//label[normalize-space(.)={}]", xpath_literal(label));
         // The page may still be replacing the previous one (a form just posted): a label
         // found on the old page goes stale, so look again.
@@ -256,14 +256,14 @@ impl Browser {
         field
     }
 
-    async fn fill(&self, label: &str, value: &str) {
+    pub(crate) async fn fill(&self, label: &str, value: &str) {
         let field = self.field(label).await;
         field.clear().await.unwrap();
         field.send_keys(value).await.unwrap();
     }
 
     /// Clicks the submit button of the form in `<main>` whose text is `text`.
-    async fn submit(&self, text: &str) {
+    pub(crate) async fn submit(&self, text: &str) {
         let xpath = format!(
             "//main//button[@type='submit' and normalize-space(.)={}]",
             xpath_literal(text)
@@ -293,7 +293,7 @@ impl Browser {
         self.client.perform_actions(keys).await.unwrap();
     }
 
-    async fn js(&self, script: &str) -> Value {
+    pub(crate) async fn js(&self, script: &str) -> Value {
         self.client.execute(script, Vec::new()).await.unwrap()
     }
 
@@ -333,7 +333,7 @@ fn xpath_literal(s: &str) -> String {
     }
 }
 
-async fn browser_and_app() -> (Browser, TestApp) {
+pub(crate) async fn browser_and_app() -> (Browser, TestApp) {
     let app = spawn_app(Backend::Sqlite).await;
     let browser = Browser::start().await;
     (browser, app)
@@ -387,7 +387,7 @@ impl Browser {
     }
 
     /// The value of the term `term` in the page's facts list (`<dl class="facts">`).
-    async fn fact(&self, term: &str) -> String {
+    pub(crate) async fn fact(&self, term: &str) -> String {
         let xpath = format!(
             "//dl[contains(@class, 'facts')]/dt[normalize-space(.)={}]/following-sibling::dd[1]",
             xpath_literal(term)
@@ -701,7 +701,7 @@ async fn exam_track(app: &TestApp) -> Session {
 /// axe-core's `axe.min.js`, which `scripts/test` installs from npm and names in
 /// `CLOUDSEAT_TEST_AXE`. Without it the accessibility check cannot run, and that is a
 /// failure, not a skip.
-fn axe_source() -> String {
+pub(crate) fn axe_source() -> String {
     let path = std::env::var("CLOUDSEAT_TEST_AXE")
         .ok()
         .filter(|p| !p.is_empty())
@@ -718,7 +718,7 @@ fn axe_source() -> String {
 
 /// Runs axe-core on the current page and fails on any violation of impact serious or
 /// critical, listing each with the elements concerned.
-async fn assert_accessible(browser: &Browser, axe: &str, what: &str) {
+pub(crate) async fn assert_accessible(browser: &Browser, axe: &str, what: &str) {
     browser.js(axe).await;
     let result = browser
         .client
@@ -793,7 +793,7 @@ impl Browser {
         panic!("Tab never reached the button {text:?}");
     }
 
-    async fn sign_in(&self, app: &TestApp, email: &str) {
+    pub(crate) async fn sign_in(&self, app: &TestApp, email: &str) {
         self.goto(&app.url("/sign-in")).await;
         self.fill("Email address", email).await;
         self.fill("Password", PASSWORD).await;
@@ -1258,7 +1258,7 @@ async fn browser_agent_books_and_works_a_trial_by_keyboard_alone() {
 
 impl Browser {
     /// Clicks the link in `<main>` whose text is `text`.
-    async fn follow(&self, text: &str) {
+    pub(crate) async fn follow(&self, text: &str) {
         let xpath = format!("//main//a[normalize-space(.)={}]", xpath_literal(text));
         self.wait_for(Locator::XPath(&xpath))
             .await
@@ -1285,7 +1285,7 @@ impl Browser {
     }
 
     /// Waits for the page's `role="status"` notice to contain `text`.
-    async fn status_notice(&self, text: &str) {
+    pub(crate) async fn status_notice(&self, text: &str) {
         let xpath = format!(
             "//main//*[@role='status' and contains(., {})]",
             xpath_literal(text)
@@ -1877,7 +1877,7 @@ async fn browser_agents_race_for_a_shift_and_the_winner_checks_in() {
 
 impl Browser {
     /// Waits until the element matching `css` has text containing `needle`; returns it.
-    async fn text_of(&self, css: &str, needle: &str) -> String {
+    pub(crate) async fn text_of(&self, css: &str, needle: &str) -> String {
         let deadline = Instant::now() + PAGE_TIMEOUT;
         loop {
             if let Ok(found) = self.client.find_all(Locator::Css(css)).await {
@@ -1915,7 +1915,7 @@ impl Browser {
 
 /// A certified agent checked in on the shop's only `general` shift, the service clock a
 /// minute into it.
-async fn agent_on_shift(app: &TestApp, shop: &Session, name: &str) -> Session {
+pub(crate) async fn agent_on_shift(app: &TestApp, shop: &Session, name: &str) -> Session {
     let (shift, starts_at) = one_shift(app, shop).await;
     app.clock.advance(chrono::Duration::hours(25));
     let agent = app.agent(name).await;

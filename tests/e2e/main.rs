@@ -3,6 +3,7 @@
 //! - `browser`: headless Chromium driven through chromedriver (WebDriver) against an
 //!   in-process server from the API harness. Test names contain `browser`, so nextest
 //!   runs them one at a time (see `.config/nextest.toml`).
+//! - `payroll_browser`: the admin's payroll pages in the same browser, draft to paid.
 //! - `cli`: the real `cloudseat` binary as an operator runs it (`serve`, `migrate`,
 //!   `admin create`, `demo`), each in its own data directory.
 //!
@@ -15,3 +16,4 @@ mod helpers;
 
 mod browser;
 mod cli;
+mod payroll_browser;
