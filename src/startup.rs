@@ -225,6 +225,7 @@ impl Application {
                 .configure(crate::quality::levels_pages::configure)
                 .configure(crate::quality::routes::configure)
                 .configure(crate::payroll::routes::configure)
+                .configure(crate::payroll::earnings::configure)
                 .configure(crate::chat::api::configure)
                 .configure(crate::chat::pages::configure)
                 .configure(crate::web::health::configure)

@@ -5,6 +5,7 @@
 //! ([`routes`]).
 
 pub mod aggregate;
+pub mod earnings;
 pub mod pay;
 pub mod plan;
 pub mod routes;

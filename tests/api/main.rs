@@ -15,6 +15,7 @@ mod chat;
 mod chat_fairness;
 mod chat_relay;
 mod cli;
+mod earnings;
 mod exam_pages;
 mod exams;
 mod levels;

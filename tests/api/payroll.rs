@@ -13,7 +13,7 @@ use crate::shifts::json_of;
 use cloudseat::db::schema::{chats, shift_assignments};
 
 /// Creates a run and waits until it is computed.
-async fn run_for(app: &TestApp, admin: &Session, from: &str, to: &str) -> Value {
+pub(crate) async fn run_for(app: &TestApp, admin: &Session, from: &str, to: &str) -> Value {
     let res = app
         .post_as(
             "/api/admin/payroll/runs",
@@ -37,7 +37,7 @@ async fn create(app: &TestApp, admin: &Session, from: String, to: String) -> req
 }
 
 /// Polls the run until it leaves `computing`.
-async fn computed(app: &TestApp, admin: &Session, id: &str) -> Value {
+pub(crate) async fn computed(app: &TestApp, admin: &Session, id: &str) -> Value {
     for _ in 0..200 {
         let run = json_of(
             app.get_as(&format!("/api/admin/payroll/runs/{id}"), &admin.access)
@@ -56,7 +56,7 @@ async fn computed(app: &TestApp, admin: &Session, id: &str) -> Value {
 /// stretched to 40 hours in the database, and beside the one real chat (which the agent
 /// classifies through the API) 319 more closed chats of theirs are stored, so that they
 /// closed 200 pre-sale, 100 after-sale and 20 complaint chats.
-async fn worked_example(app: &TestApp, agent: &Session, chat: &str) {
+pub(crate) async fn worked_example(app: &TestApp, agent: &Session, chat: &str) {
     let (agent_id, chat_id) = (agent.id(), chat.to_owned());
     app.with_db(move |c| {
         let starts: chrono::NaiveDateTime = shift_assignments::table
@@ -115,7 +115,34 @@ async fn worked_example(app: &TestApp, agent: &Session, chat: &str) {
     .await;
 }
 
-fn lines_of(slip: &Value) -> Vec<(String, Option<String>, i64, i64, i64, i64)> {
+/// A shop and an agent checked in on its shift (day +5, the clock a minute past the start)
+/// who served one real chat (pre-sale) and, with [`worked_example`], the worked example's
+/// 40-hour shift and 320 chats at quality 91.
+pub(crate) async fn worked_example_agent(app: &TestApp) -> (Session, Session) {
+    let (shop, mut agents) = staffed(app, 1).await;
+    let agent = agents.remove(0);
+    let key = widget_key(app, &shop).await;
+    let (mut ws, _) = agent_ws(app, &agent).await;
+    let (_customer, chat, _) = start_chat(app, &key, json!({})).await;
+    assert_eq!(ws.until("offer").await["card"]["chat"], chat.as_str());
+    ws.send(json!({"type": "accept", "chat": chat})).await;
+    ws.until("assigned").await;
+    ws.send(json!({"type": "close", "chat": chat})).await;
+    ws.until("closed").await;
+    let res = app
+        .api
+        .put(app.url(&format!("/api/chats/{chat}/kind")))
+        .bearer_auth(&agent.access)
+        .json(&json!({"kind": "pre_sale"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    worked_example(app, &agent, &chat).await;
+    (shop, agent)
+}
+
+pub(crate) fn lines_of(slip: &Value) -> Vec<(String, Option<String>, i64, i64, i64, i64)> {
     slip["lines"]
         .as_array()
         .unwrap()
