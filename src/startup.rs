@@ -226,6 +226,8 @@ impl Application {
                 .configure(crate::quality::routes::configure)
                 .configure(crate::payroll::routes::configure)
                 .configure(crate::payroll::earnings::configure)
+                .configure(crate::quality::quality_pages::configure)
+                .configure(crate::payroll::agent_pages::configure)
                 .configure(crate::chat::api::configure)
                 .configure(crate::chat::pages::configure)
                 .configure(crate::web::health::configure)

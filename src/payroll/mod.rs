@@ -4,6 +4,7 @@
 //! moved through draft → published → approved → paid ([`service`]) and served
 //! ([`routes`]).
 
+pub mod agent_pages;
 pub mod aggregate;
 pub mod earnings;
 pub mod pay;

@@ -9,6 +9,7 @@ pub mod levels_routes;
 pub mod levels_store;
 pub mod library;
 pub mod masking;
+pub mod quality_pages;
 pub mod reviews;
 pub mod routes;
 pub mod rules;

@@ -5,6 +5,7 @@ mod helpers;
 
 mod admin_pages;
 mod agent_pages;
+mod agent_pay_pages;
 mod agents;
 mod auth;
 mod authz;

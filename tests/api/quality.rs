@@ -277,7 +277,7 @@ both_backends! {
 
 /// Shop A, the agent who served its closed chat (rated 4, answered in 10 s) with a few
 /// messages naming the customer, and the chat's id.
-async fn reviewed_setup(app: &crate::helpers::TestApp) -> (Session, Session, String) {
+pub(crate) async fn reviewed_setup(app: &crate::helpers::TestApp) -> (Session, Session, String) {
     let shop = app.merchant("Review Shop").await;
     let agent = app.agent("Served Agent").await;
     let m = shop.merchant_id();
@@ -333,7 +333,7 @@ async fn reviewed_setup(app: &crate::helpers::TestApp) -> (Session, Session, Str
 }
 
 /// Every criterion of the fixture's `general` scorecard at its top but `tone`.
-fn full_scores(tone: i64) -> Value {
+pub(crate) fn full_scores(tone: i64) -> Value {
     json!({"scores": [
         {"criterion": "accuracy", "score": 4, "comment": "Checked the order"},
         {"criterion": "resolution", "score": 4},
