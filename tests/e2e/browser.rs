@@ -680,6 +680,7 @@ async fn browser_agent_pay_pages_are_accessible() {
         .await;
     assert_eq!(chart, json!(["img", "Trend over the last six pay periods"]));
     assert_accessible(&browser, &axe, "the quality page").await;
+    browser.screenshot("agent-quality.png").await;
     for (path, heading) in [
         ("/agent/earnings", "Earnings so far"),
         ("/agent/payslips", "My payslips"),
@@ -688,7 +689,6 @@ async fn browser_agent_pay_pages_are_accessible() {
         browser.heading_containing(heading).await;
         assert_accessible(&browser, &axe, path).await;
     }
-    browser.screenshot("agent-quality.png").await;
     browser.close().await;
 }
 
