@@ -15,7 +15,7 @@ use super::service;
 use super::store::{self, DisputeRow, LineRow, RunRow};
 use crate::certification::exam_pages::{Agent, agent_or_return};
 use crate::error::AppError;
-use crate::quality::quality_pages::points;
+use crate::quality::quality_pages::{Shown, dispute_status, points, refusal_text};
 use crate::seats::booking::yuan;
 use crate::state::AppState;
 use crate::web::pages::{PageCtx, check_csrf, redirect, render};
@@ -156,6 +156,18 @@ fn line_shown(
     }
 }
 
+/// The quality score and the piece-rate multiplier it gave (`none_key` without a score).
+fn quality_text(ctx: &PageCtx, score: Option<u32>, multiplier_bp: i64, none_key: &str) -> String {
+    let m = multiplier(multiplier_bp);
+    match score {
+        Some(s) => ctx.t_with(
+            "agent_pay.quality_so_far",
+            [("score", points(s).as_str()), ("multiplier", m.as_str())],
+        ),
+        None => ctx.t_with(none_key, [("multiplier", m.as_str())]),
+    }
+}
+
 // ---------------------------------------------------------------- earnings so far
 
 #[derive(Template)]
@@ -207,25 +219,12 @@ fn earnings_view<'a>(state: &AppState, agent: &'a Agent, e: &Earnings) -> Earnin
         ),
         minutes: format!("{} h {:02} min", e.minutes / 60, e.minutes % 60),
         chats: e.chats.to_string(),
-        quality: match e.quality_score_x100 {
-            Some(s) => ctx.t_with(
-                "agent_pay.quality_so_far",
-                [
-                    ("score", points(s).as_str()),
-                    (
-                        "multiplier",
-                        multiplier(i64::from(e.quality_multiplier_bp)).as_str(),
-                    ),
-                ],
-            ),
-            None => ctx.t_with(
-                "agent_pay.quality_none_yet",
-                [(
-                    "multiplier",
-                    multiplier(i64::from(e.quality_multiplier_bp)).as_str(),
-                )],
-            ),
-        },
+        quality: quality_text(
+            ctx,
+            e.quality_score_x100,
+            i64::from(e.quality_multiplier_bp),
+            "agent_pay.quality_none_yet",
+        ),
         lines,
         total: money(e.total_fen),
     }
@@ -352,13 +351,6 @@ struct SlipParams {
     disputed: Option<String>,
 }
 
-struct Shown {
-    notice: Option<String>,
-    errors: Vec<(String, String)>,
-    /// (line id, reason typed).
-    draft: Option<(String, String)>,
-}
-
 async fn payslip_response(
     state: &AppState,
     agent: &Agent,
@@ -407,14 +399,7 @@ async fn payslip_response(
                 &serde_json::from_str(&l.sources).unwrap_or_default(),
             ),
             note: l.note.clone(),
-            dispute: d.map(|d| {
-                (
-                    ctx.t(&format!("agent_pay.dispute_{}", d.status))
-                        .into_owned(),
-                    d.reason,
-                    d.answer,
-                )
-            }),
+            dispute: d.map(|d| (dispute_status(ctx, &d.status), d.reason, d.answer)),
             draft: shown
                 .draft
                 .as_ref()
@@ -446,25 +431,12 @@ async fn payslip_response(
         status: status_label(ctx, &run.status),
         window,
         open,
-        quality: match slip.quality_score_x100 {
-            Some(s) => ctx.t_with(
-                "agent_pay.quality_so_far",
-                [
-                    ("score", points(u32::try_from(s).unwrap_or(0)).as_str()),
-                    (
-                        "multiplier",
-                        multiplier(i64::from(slip.quality_multiplier_bp)).as_str(),
-                    ),
-                ],
-            ),
-            None => ctx.t_with(
-                "agent_pay.quality_none",
-                [(
-                    "multiplier",
-                    multiplier(i64::from(slip.quality_multiplier_bp)).as_str(),
-                )],
-            ),
-        },
+        quality: quality_text(
+            ctx,
+            slip.quality_score_x100.and_then(|s| u32::try_from(s).ok()),
+            i64::from(slip.quality_multiplier_bp),
+            "agent_pay.quality_none",
+        ),
         level: ctx.t_with(
             "agent_pay.level_line",
             [
@@ -497,11 +469,7 @@ async fn payslip_page(
     params: web::Query<SlipParams>,
 ) -> HttpResponse {
     let agent = agent_or_return!(Agent::of_page(&state, &req).await);
-    let shown = Shown {
-        notice: None,
-        errors: Vec::new(),
-        draft: None,
-    };
+    let shown = Shown::nothing();
     payslip_response(
         &state,
         &agent,
@@ -599,11 +567,7 @@ async fn dispute_line(
         ),
         _ => return agent.error(err),
     };
-    let key = format!("agent_pay.error_{code}");
-    let text = crate::_rust_i18n_try_translate(agent.ctx.lang.as_str(), &key).map_or_else(
-        || agent.ctx.t("agent_pay.error_other").into_owned(),
-        |t| t.into_owned(),
-    );
+    let text = refusal_text(&agent.ctx, &code);
     let shown = Shown {
         notice: None,
         errors: vec![(anchor, text)],

@@ -169,8 +169,7 @@ fn review_card(
         .collect();
     let dispute = r.dispute.as_ref().map(|d| {
         (
-            ctx.t(&format!("agent_pay.dispute_{}", d.status))
-                .into_owned(),
+            dispute_status(ctx, &d.status),
             d.reason.clone(),
             d.answer.clone(),
         )
@@ -212,12 +211,37 @@ fn review_card(
     }
 }
 
-/// What the page shows beside the figures after a dispute was posted.
-struct Shown {
-    notice: Option<String>,
-    errors: Vec<(String, String)>,
-    /// (review id, reason typed).
-    draft: Option<(String, String)>,
+/// What a page with dispute forms shows beside its figures after a dispute was posted.
+pub(crate) struct Shown {
+    pub(crate) notice: Option<String>,
+    /// (the field's or item's anchor, the message).
+    pub(crate) errors: Vec<(String, String)>,
+    /// (the disputed item's id, the reason typed), kept when the dispute was refused.
+    pub(crate) draft: Option<(String, String)>,
+}
+
+impl Shown {
+    pub(crate) fn nothing() -> Shown {
+        Shown {
+            notice: None,
+            errors: Vec::new(),
+            draft: None,
+        }
+    }
+}
+
+/// A refused dispute's message by its error code (`required`, `already_disputed` ...).
+pub(crate) fn refusal_text(ctx: &PageCtx, code: &str) -> String {
+    let key = format!("agent_pay.error_{code}");
+    match crate::_rust_i18n_try_translate(ctx.lang.as_str(), &key) {
+        Some(t) => t.into_owned(),
+        None => ctx.t("agent_pay.error_other").into_owned(),
+    }
+}
+
+/// A dispute's status in words.
+pub(crate) fn dispute_status(ctx: &PageCtx, status: &str) -> String {
+    ctx.t(&format!("agent_pay.dispute_{status}")).into_owned()
 }
 
 async fn page(
@@ -374,12 +398,7 @@ async fn quality_page(
     params: web::Query<PageParams>,
 ) -> HttpResponse {
     let agent = agent_or_return!(Agent::of_page(&state, &req).await);
-    let shown = Shown {
-        notice: None,
-        errors: Vec::new(),
-        draft: None,
-    };
-    page(&state, &agent, &params, shown, StatusCode::OK).await
+    page(&state, &agent, &params, Shown::nothing(), StatusCode::OK).await
 }
 
 #[derive(Deserialize)]
@@ -424,12 +443,10 @@ async fn dispute_review(
             } else {
                 format!("reason-{id}")
             };
-            let key = format!("agent_pay.error_{code}");
-            let text = match crate::_rust_i18n_try_translate(agent.ctx.lang.as_str(), &key) {
-                Some(t) => t.into_owned(),
-                None => agent.ctx.t("agent_pay.error_other").into_owned(),
-            };
-            ((anchor, text), StatusCode::UNPROCESSABLE_ENTITY)
+            (
+                (anchor, refusal_text(&agent.ctx, code)),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
         }
         AppError::Conflict {
             code: "already_disputed",
@@ -437,7 +454,7 @@ async fn dispute_review(
         } => (
             (
                 format!("review-{id}"),
-                agent.ctx.t("agent_pay.error_already_disputed").into_owned(),
+                refusal_text(&agent.ctx, "already_disputed"),
             ),
             StatusCode::CONFLICT,
         ),
