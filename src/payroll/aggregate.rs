@@ -90,6 +90,15 @@ pub struct MinutesRow {
 
 /// Minutes checked in per agent, skill and booking inside `w` (see the module notes).
 pub fn minutes_worked(conn: &mut DbConn, w: Window) -> QueryResult<Vec<MinutesRow>> {
+    minutes_worked_of(conn, w, None)
+}
+
+/// [`minutes_worked`], of one agent only when `agent` is given (their index range).
+fn minutes_worked_of(
+    conn: &mut DbConn,
+    w: Window,
+    agent: Option<&str>,
+) -> QueryResult<Vec<MinutesRow>> {
     // The one backend-specific query: time arithmetic differs.
     let sql = match conn {
         DbConn::Sqlite(_) => {
@@ -114,9 +123,20 @@ pub fn minutes_worked(conn: &mut DbConn, w: Window) -> QueryResult<Vec<MinutesRo
              GROUP BY a.agent_id, s.skill, a.booking_id"
         }
     };
-    diesel::sql_query(sql)
+    let Some(agent) = agent else {
+        return diesel::sql_query(sql)
+            .bind::<Timestamp, _>(w.from)
+            .bind::<Timestamp, _>(w.to)
+            .load(conn);
+    };
+    let only = match conn {
+        DbConn::Sqlite(_) => " AND a.agent_id = ?3 GROUP BY",
+        DbConn::Pg(_) => " AND a.agent_id = $3 GROUP BY",
+    };
+    diesel::sql_query(sql.replacen(" GROUP BY", only, 1))
         .bind::<Timestamp, _>(w.from)
         .bind::<Timestamp, _>(w.to)
+        .bind::<Text, _>(agent)
         .load(conn)
 }
 
@@ -169,7 +189,39 @@ impl Aggregate {
 
 /// Reads the period `w` of run `run_id` (whose adjustments count as pending).
 pub fn load(conn: &mut DbConn, rules: &Ruleset, w: Window, run_id: &str) -> QueryResult<Aggregate> {
-    let mut minutes = minutes_worked(conn, w)?;
+    load_of(conn, rules, w, run_id, None)
+}
+
+/// One agent's part of the period `w`, outside any run (only pending adjustments): what
+/// [`load`] reads, restricted to the agent in every query, for a live estimate.
+pub fn load_agent(
+    conn: &mut DbConn,
+    rules: &Ruleset,
+    w: Window,
+    agent: &str,
+) -> QueryResult<Aggregate> {
+    load_of(conn, rules, w, "", Some(agent))
+}
+
+/// Boxes `$q` and keeps only `agent`'s rows (by `$column`) when one is given.
+macro_rules! only_agent {
+    ($q:expr, $column:expr, $agent:expr) => {{
+        let q = $q.into_boxed();
+        match $agent {
+            Some(a) => q.filter($column.eq(a)),
+            None => q,
+        }
+    }};
+}
+
+fn load_of(
+    conn: &mut DbConn,
+    rules: &Ruleset,
+    w: Window,
+    run_id: &str,
+    agent: Option<&str>,
+) -> QueryResult<Aggregate> {
+    let mut minutes = minutes_worked_of(conn, w, agent)?;
     // By agent, so each agent's rows are one slice (`Aggregate::minutes_of`).
     minutes.sort_by(|a, b| a.agent_id.cmp(&b.agent_id));
     let mut agg = Aggregate {
@@ -180,7 +232,7 @@ pub fn load(conn: &mut DbConn, rules: &Ruleset, w: Window, run_id: &str) -> Quer
         let Some(peak) = local_days(rules, period.start, period.end).intersect(w) else {
             continue;
         };
-        for row in minutes_worked(conn, peak)? {
+        for row in minutes_worked_of(conn, peak, agent)? {
             *agg.peak_minutes
                 .entry((row.agent_id, row.skill))
                 .or_default() += row.minutes;
@@ -190,14 +242,14 @@ pub fn load(conn: &mut DbConn, rules: &Ruleset, w: Window, run_id: &str) -> Quer
     // for, the ones accepted while holding another, and the quality score's inputs.
     let counts = quality::store::chat_counts(
         conn,
-        None,
+        agent,
         Grouping::AgentSkillKind,
         w.from,
         w.to,
         rules.chat.first_response_target_secs,
         rules.quality.reopen_window_hours,
     )?;
-    agg.quality = quality::store::facts_of(conn, None, w.from, w.to, &counts)?;
+    agg.quality = quality::store::facts_of(conn, agent, w.from, w.to, &counts)?;
     for row in counts {
         let key = (row.agent_id, row.skill);
         if row.concurrent > 0 {
@@ -209,53 +261,68 @@ pub fn load(conn: &mut DbConn, rules: &Ruleset, w: Window, run_id: &str) -> Quer
             .entry(row.kind.unwrap_or_else(|| STANDARD.to_owned()))
             .or_default() += row.closed;
     }
-    let rows: Vec<(String, i64, i64)> = shift_assignments::table
-        .inner_join(shifts::table)
-        .filter(shift_assignments::checked_in_at.is_not_null())
-        .filter(shift_assignments::starts_at.ge(w.from))
-        .filter(shift_assignments::starts_at.lt(w.to))
-        .filter(shifts::urgent_bonus_fen.gt(0))
-        .group_by((shift_assignments::agent_id, shifts::urgent_bonus_fen))
-        .select((
-            shift_assignments::agent_id,
-            shifts::urgent_bonus_fen,
-            count_star(),
-        ))
-        .load(conn)?;
+    let rows: Vec<(String, i64, i64)> = only_agent!(
+        shift_assignments::table
+            .inner_join(shifts::table)
+            .filter(shift_assignments::checked_in_at.is_not_null())
+            .filter(shift_assignments::starts_at.ge(w.from))
+            .filter(shift_assignments::starts_at.lt(w.to))
+            .filter(shifts::urgent_bonus_fen.gt(0))
+            .group_by((shift_assignments::agent_id, shifts::urgent_bonus_fen))
+            .select((
+                shift_assignments::agent_id,
+                shifts::urgent_bonus_fen,
+                count_star(),
+            )),
+        shift_assignments::agent_id,
+        agent
+    )
+    .load(conn)?;
     for (agent, bonus, n) in rows {
         agg.urgent.entry(agent).or_default().push((bonus, n));
     }
-    let rows: Vec<(String, i64)> = shift_assignments::table
-        .filter(shift_assignments::outcome.eq("no_show"))
-        .filter(shift_assignments::starts_at.ge(w.from))
-        .filter(shift_assignments::starts_at.lt(w.to))
-        .group_by(shift_assignments::agent_id)
-        .select((shift_assignments::agent_id, count_star()))
-        .load(conn)?;
+    let rows: Vec<(String, i64)> = only_agent!(
+        shift_assignments::table
+            .filter(shift_assignments::outcome.eq("no_show"))
+            .filter(shift_assignments::starts_at.ge(w.from))
+            .filter(shift_assignments::starts_at.lt(w.to))
+            .group_by(shift_assignments::agent_id)
+            .select((shift_assignments::agent_id, count_star())),
+        shift_assignments::agent_id,
+        agent
+    )
+    .load(conn)?;
     agg.no_shows = rows.into_iter().collect();
-    let rows: Vec<(String, String, i64, String)> = pay_adjustments::table
-        .filter(
-            pay_adjustments::applied_run_id
-                .is_null()
-                .or(pay_adjustments::applied_run_id.eq(run_id)),
-        )
-        .order(pay_adjustments::id)
-        .select((
-            pay_adjustments::id,
-            pay_adjustments::agent_id,
-            pay_adjustments::amount_fen,
-            pay_adjustments::reason,
-        ))
-        .load(conn)?;
+    let rows: Vec<(String, String, i64, String)> = only_agent!(
+        pay_adjustments::table
+            .filter(
+                pay_adjustments::applied_run_id
+                    .is_null()
+                    .or(pay_adjustments::applied_run_id.eq(run_id)),
+            )
+            .order(pay_adjustments::id)
+            .select((
+                pay_adjustments::id,
+                pay_adjustments::agent_id,
+                pay_adjustments::amount_fen,
+                pay_adjustments::reason,
+            )),
+        pay_adjustments::agent_id,
+        agent
+    )
+    .load(conn)?;
     for (id, agent, amount_fen, reason) in rows {
         agg.adjustments
             .entry(agent)
             .or_default()
             .push((id, Adjustment { reason, amount_fen }));
     }
-    let rows: Vec<(String, i32)> = agents::table
-        .select((agents::account_id, agents::level))
-        .load(conn)?;
+    let rows: Vec<(String, i32)> = only_agent!(
+        agents::table.select((agents::account_id, agents::level)),
+        agents::account_id,
+        agent
+    )
+    .load(conn)?;
     agg.levels = rows.into_iter().collect();
     Ok(agg)
 }

@@ -6,7 +6,9 @@
 
 pub mod adjustments;
 pub mod admin_pages;
+pub mod agent_pages;
 pub mod aggregate;
+pub mod earnings;
 pub mod pay;
 pub mod plan;
 pub mod routes;

@@ -513,7 +513,7 @@ async fn mark_paid(
     Ok(web::Json(RunView::from(&run)))
 }
 
-fn csv_response(body: String, filename: &str) -> HttpResponse {
+pub(crate) fn csv_response(body: String, filename: &str) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
         .insert_header((
@@ -990,7 +990,7 @@ async fn my_payslips(
 }
 
 /// The agent's own payslip of a visible run, or 404.
-async fn own_payslip(
+pub(crate) async fn own_payslip(
     state: &AppState,
     me: AccountId,
     run_id: String,

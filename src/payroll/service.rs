@@ -171,7 +171,7 @@ fn try_compute(
 }
 
 /// The rows to store: every line with the counts it came from, and one payslip per agent.
-fn rows(
+pub(crate) fn rows(
     run_id: &str,
     agg: &Aggregate,
     slips: &BTreeMap<String, (Payslip, aggregate::AgentInfo)>,

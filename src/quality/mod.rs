@@ -13,6 +13,7 @@ pub mod levels_store;
 pub mod library;
 pub mod library_pages;
 pub mod masking;
+pub mod quality_pages;
 pub mod queue;
 pub mod queue_pages;
 pub mod review_pages;

@@ -226,7 +226,7 @@ fn period(
     Ok((from, to, periods))
 }
 
-async fn quality(
+pub async fn quality(
     state: &AppState,
     agent: AccountId,
     query: QualityQuery,

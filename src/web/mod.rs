@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod assets;
+pub mod chart;
 pub mod health;
 pub mod i18n;
 pub mod metrics;

@@ -1196,6 +1196,13 @@ fn rules(app: &TestApp, cast: &Cast) -> Vec<Rule> {
         },
         Rule {
             method: "GET",
+            documented: "/api/agents/me/earnings",
+            path: "/api/agents/me/earnings".into(),
+            body: None,
+            expect: agent_only(200),
+        },
+        Rule {
+            method: "GET",
             documented: "/api/agents/me/payslips/{run_id}",
             path: format!("/api/agents/me/payslips/{NO_RUN}"),
             body: None,

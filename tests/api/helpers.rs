@@ -707,6 +707,7 @@ pub fn insert_chat(conn: &mut cloudseat::db::DbConn, c: &ChatFixture<'_>) -> Str
         .execute(conn)
         .unwrap();
     id
+}
 
 /// Stores closed chats of `agent` with one customer of the shop, all closed at `at`
 /// (answered within a minute, handled for five): `kinds` says how many of each kind. For

@@ -115,7 +115,34 @@ pub(crate) async fn worked_example(app: &TestApp, agent: &Session, chat: &str) {
     .await;
 }
 
-fn lines_of(slip: &Value) -> Vec<(String, Option<String>, i64, i64, i64, i64)> {
+/// A shop and an agent checked in on its shift (day +5, the clock a minute past the start)
+/// who served one real chat (pre-sale) and, with [`worked_example`], the worked example's
+/// 40-hour shift and 320 chats at quality 91.
+pub(crate) async fn worked_example_agent(app: &TestApp) -> (Session, Session) {
+    let (shop, mut agents) = staffed(app, 1).await;
+    let agent = agents.remove(0);
+    let key = widget_key(app, &shop).await;
+    let (mut ws, _) = agent_ws(app, &agent).await;
+    let (_customer, chat, _) = start_chat(app, &key, json!({})).await;
+    assert_eq!(ws.until("offer").await["card"]["chat"], chat.as_str());
+    ws.send(json!({"type": "accept", "chat": chat})).await;
+    ws.until("assigned").await;
+    ws.send(json!({"type": "close", "chat": chat})).await;
+    ws.until("closed").await;
+    let res = app
+        .api
+        .put(app.url(&format!("/api/chats/{chat}/kind")))
+        .bearer_auth(&agent.access)
+        .json(&json!({"kind": "pre_sale"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    worked_example(app, &agent, &chat).await;
+    (shop, agent)
+}
+
+pub(crate) fn lines_of(slip: &Value) -> Vec<(String, Option<String>, i64, i64, i64, i64)> {
     slip["lines"]
         .as_array()
         .unwrap()

@@ -656,6 +656,44 @@ async fn browser_shop_sets_up_integrations_accessibly() {
     browser.close().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_agent_pay_pages_are_accessible() {
+    let axe = axe_source();
+    let (browser, app) = browser_and_app().await;
+    let agent = app.agent("Browser Pay Agent").await;
+    browser.goto(&app.url("/sign-in")).await;
+    browser.fill("Email address", &agent.email).await;
+    browser.fill("Password", PASSWORD).await;
+    browser.submit("Sign in").await;
+    browser.heading_containing("Welcome").await;
+
+    // The quality page: the period selector is labelled, the trend chart is an image with
+    // a name, and axe-core finds nothing serious; so do the earnings and payslip pages.
+    browser.goto(&app.url("/agent/quality")).await;
+    browser.heading_containing("My quality score").await;
+    let report = browser.js(UNLABELLED_JS).await;
+    assert_eq!(
+        report["unlabelled"],
+        json!([]),
+        "fields without a <label for=id>"
+    );
+    let chart = browser
+        .js("const s = document.querySelector('svg.chart'); return s ? [s.getAttribute('role'), document.getElementById('quality-trend-title').textContent] : null;")
+        .await;
+    assert_eq!(chart, json!(["img", "Trend over the last six pay periods"]));
+    assert_accessible(&browser, &axe, "the quality page").await;
+    browser.screenshot("agent-quality.png").await;
+    for (path, heading) in [
+        ("/agent/earnings", "Earnings so far"),
+        ("/agent/payslips", "My payslips"),
+    ] {
+        browser.goto(&app.url(path)).await;
+        browser.heading_containing(heading).await;
+        assert_accessible(&browser, &axe, path).await;
+    }
+    browser.close().await;
+}
+
 // ---------------------------------------------------------------- exams
 
 /// The exam bank for the browser tests: three choice questions and a written one.

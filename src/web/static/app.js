@@ -2,6 +2,12 @@
 (function () {
   "use strict";
 
+  // Payslips: a Print button where printing can be started from the page.
+  document.querySelectorAll("button[data-print]").forEach(function (b) {
+    b.hidden = false;
+    b.addEventListener("click", function () { window.print(); });
+  });
+
   // Registration: show the shop-name field only when "shop" is chosen.
   var form = document.querySelector("form[data-register]");
   if (form) {

@@ -1,0 +1,288 @@
+//! Charts drawn on the server as inline SVG: no script, no network, the same picture in
+//! every browser and in print. A chart is a pure function of labelled points; the page
+//! puts it next to a data table with the same figures, for screen readers and for anyone
+//! who wants the numbers.
+//!
+//! The SVG is accessible on its own too: `role="img"` with a `<title>` and `<desc>` the
+//! caller writes in the page's language, referenced by `aria-labelledby`. Every piece of
+//! text that goes into the markup (title, description, labels) is escaped here, so the
+//! result can be inserted into a template as is.
+
+use std::fmt::Write;
+
+/// The drawing's coordinate system: the chart scales to its container by CSS, so the
+/// numbers below are the same for every chart.
+const WIDTH: f64 = 640.0;
+const HEIGHT: f64 = 260.0;
+const LEFT: f64 = 56.0;
+const RIGHT: f64 = 16.0;
+const TOP: f64 = 16.0;
+const BOTTOM: f64 = 48.0;
+
+/// One point of a series: its label on the x axis and its value, if there is one (a
+/// missing value breaks the line, it is not drawn as zero).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Point {
+    pub label: String,
+    pub value: Option<f64>,
+}
+
+/// A line chart of `points` (in order, evenly spaced) on a y axis from `min` to `max`.
+#[derive(Clone, Copy)]
+pub struct LineChart<'a> {
+    /// Unique on the page: the ids of the title and description derive from it.
+    pub id: &'a str,
+    pub title: &'a str,
+    /// What the chart shows, in words (the figures are in the table beside it).
+    pub description: &'a str,
+    pub points: &'a [Point],
+    pub min: f64,
+    pub max: f64,
+    /// How a y-axis value is written (`|v| format!("{v:.0}")`).
+    pub format: &'a dyn Fn(f64) -> String,
+}
+
+/// Text for SVG content and attribute values.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// An id safe in an attribute and a CSS selector: letters, digits, `-` and `_` only.
+fn safe_id(id: &str) -> String {
+    id.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect()
+}
+
+/// The x of point `i` of `n` (a lone point sits in the middle).
+fn x_of(i: usize, n: usize) -> f64 {
+    let span = WIDTH - LEFT - RIGHT;
+    if n <= 1 {
+        LEFT + span / 2.0
+    } else {
+        LEFT + span * i as f64 / (n - 1) as f64
+    }
+}
+
+/// The y of `v` on `min..=max` (clamped into it).
+fn y_of(v: f64, min: f64, max: f64) -> f64 {
+    let span = HEIGHT - TOP - BOTTOM;
+    let range = if max > min { max - min } else { 1.0 };
+    let share = ((v - min) / range).clamp(0.0, 1.0);
+    TOP + span * (1.0 - share)
+}
+
+/// Two decimals at most, no trailing zeros: stable markup for tests and diffs.
+fn num(v: f64) -> String {
+    let s = format!("{v:.2}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s == "-0" {
+        "0".to_owned()
+    } else {
+        s.to_owned()
+    }
+}
+
+/// The chart as an `<svg>` element.
+pub fn line_chart(chart: &LineChart<'_>) -> String {
+    let id = safe_id(chart.id);
+    let (min, max) = (chart.min, chart.max.max(chart.min));
+    let n = chart.points.len();
+    let mut s = String::new();
+    // Writing to a String cannot fail.
+    let _ = write!(
+        s,
+        "<svg class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {w} {h}\" \
+         role=\"img\" aria-labelledby=\"{id}-title {id}-desc\" preserveAspectRatio=\"xMidYMid meet\">\
+         <title id=\"{id}-title\">{title}</title><desc id=\"{id}-desc\">{desc}</desc>",
+        w = num(WIDTH),
+        h = num(HEIGHT),
+        title = escape(chart.title),
+        desc = escape(chart.description),
+    );
+    // The y axis: gridlines at the bottom, middle and top with their values.
+    s.push_str("<g class=\"chart-grid\" aria-hidden=\"true\">");
+    for v in [min, (min + max) / 2.0, max] {
+        let y = num(y_of(v, min, max));
+        let _ = write!(
+            s,
+            "<line x1=\"{x1}\" y1=\"{y}\" x2=\"{x2}\" y2=\"{y}\"/>\
+             <text x=\"{tx}\" y=\"{y}\" text-anchor=\"end\" dominant-baseline=\"middle\">{label}</text>",
+            x1 = num(LEFT),
+            x2 = num(WIDTH - RIGHT),
+            tx = num(LEFT - 8.0),
+            label = escape(&(chart.format)(v)),
+        );
+    }
+    s.push_str("</g>");
+    // The x axis labels.
+    s.push_str("<g class=\"chart-labels\" aria-hidden=\"true\">");
+    for (i, p) in chart.points.iter().enumerate() {
+        let _ = write!(
+            s,
+            "<text x=\"{x}\" y=\"{y}\" text-anchor=\"middle\">{label}</text>",
+            x = num(x_of(i, n)),
+            y = num(HEIGHT - BOTTOM + 24.0),
+            label = escape(&p.label),
+        );
+    }
+    s.push_str("</g>");
+    // The line, broken where a value is missing, and a dot on every value.
+    s.push_str("<g class=\"chart-series\" aria-hidden=\"true\">");
+    let mut run: Vec<String> = Vec::new();
+    let flush = |run: &mut Vec<String>, s: &mut String| {
+        if run.len() > 1 {
+            let _ = write!(s, "<polyline fill=\"none\" points=\"{}\"/>", run.join(" "));
+        }
+        run.clear();
+    };
+    for (i, p) in chart.points.iter().enumerate() {
+        match p.value {
+            Some(v) => run.push(format!("{},{}", num(x_of(i, n)), num(y_of(v, min, max)))),
+            None => flush(&mut run, &mut s),
+        }
+    }
+    flush(&mut run, &mut s);
+    for (i, p) in chart.points.iter().enumerate() {
+        if let Some(v) = p.value {
+            let _ = write!(
+                s,
+                "<circle cx=\"{x}\" cy=\"{y}\" r=\"4\"/>",
+                x = num(x_of(i, n)),
+                y = num(y_of(v, min, max)),
+            );
+        }
+    }
+    s.push_str("</g></svg>");
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn points(values: &[Option<f64>]) -> Vec<Point> {
+        values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| Point {
+                label: format!("P{i}"),
+                value: *v,
+            })
+            .collect()
+    }
+
+    fn chart(points: &[Point]) -> String {
+        line_chart(&LineChart {
+            id: "trend",
+            title: "Quality",
+            description: "Six periods",
+            points,
+            min: 0.0,
+            max: 100.0,
+            format: &|v| format!("{v:.0}"),
+        })
+    }
+
+    #[test]
+    fn the_drawing_is_an_accessible_image_with_a_fixed_view_box() {
+        let svg = chart(&points(&[Some(50.0), Some(75.0)]));
+        assert!(svg.starts_with("<svg class=\"chart\""), "{svg}");
+        assert!(svg.contains("viewBox=\"0 0 640 260\""), "{svg}");
+        assert!(svg.contains("role=\"img\""));
+        assert!(svg.contains("aria-labelledby=\"trend-title trend-desc\""));
+        assert!(svg.contains("<title id=\"trend-title\">Quality</title>"));
+        assert!(svg.contains("<desc id=\"trend-desc\">Six periods</desc>"));
+        assert!(svg.ends_with("</svg>"));
+        // The axis values as formatted.
+        for v in [">0<", ">50<", ">100<"] {
+            assert!(svg.contains(v), "{v} in {svg}");
+        }
+    }
+
+    #[test]
+    fn points_are_evenly_spaced_and_scaled_to_the_axis() {
+        let svg = chart(&points(&[Some(0.0), Some(50.0), Some(100.0)]));
+        // x: 56 to 624; y: 212 (bottom, 0) to 16 (top, 100).
+        assert!(
+            svg.contains("<polyline fill=\"none\" points=\"56,212 340,114 624,16\"/>"),
+            "{svg}"
+        );
+        assert_eq!(svg.matches("<circle").count(), 3);
+    }
+
+    #[test]
+    fn a_missing_value_breaks_the_line_instead_of_dropping_to_zero() {
+        let svg = chart(&points(&[
+            Some(10.0),
+            Some(20.0),
+            None,
+            Some(30.0),
+            Some(40.0),
+        ]));
+        assert_eq!(svg.matches("<polyline").count(), 2, "{svg}");
+        assert_eq!(svg.matches("<circle").count(), 4);
+        // Every label is there, the gap's too.
+        assert!(svg.contains(">P2</text>"));
+    }
+
+    #[test]
+    fn a_lone_value_is_a_dot_and_values_off_the_axis_are_clamped() {
+        let svg = chart(&points(&[None, Some(150.0), None]));
+        assert_eq!(svg.matches("<polyline").count(), 0);
+        assert!(
+            svg.contains("<circle cx=\"340\" cy=\"16\" r=\"4\"/>"),
+            "{svg}"
+        );
+        let one = chart(&points(&[Some(-5.0)]));
+        assert!(
+            one.contains("<circle cx=\"340\" cy=\"212\" r=\"4\"/>"),
+            "{one}"
+        );
+        let none = chart(&[]);
+        assert!(!none.contains("<circle") && none.ends_with("</svg>"));
+    }
+
+    #[test]
+    fn every_text_is_escaped() {
+        let pts = vec![Point {
+            label: "<b>&\"x'</b>".into(),
+            value: Some(1.0),
+        }];
+        let svg = line_chart(&LineChart {
+            id: "a b\"><script>",
+            title: "</title><script>alert(1)</script>",
+            description: "1 < 2 & 3",
+            points: &pts,
+            min: 0.0,
+            max: 10.0,
+            format: &|v| format!("<{v}>"),
+        });
+        assert!(!svg.contains("<script>"), "{svg}");
+        assert!(!svg.contains("<b>"), "{svg}");
+        assert!(
+            svg.contains("&lt;b&gt;&amp;&quot;x&#39;&lt;/b&gt;"),
+            "{svg}"
+        );
+        assert!(svg.contains("1 &lt; 2 &amp; 3"));
+        assert!(svg.contains("&lt;10&gt;"));
+        assert!(svg.contains("id=\"a-b---script--title\""), "{svg}");
+    }
+}
