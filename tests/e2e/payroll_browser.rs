@@ -208,5 +208,101 @@ async fn browser_admin_runs_payroll_from_draft_to_paid() {
         .map(|l| l["units"].as_i64().unwrap())
         .sum();
     assert_eq!(chats, 17, "{slip}");
+
+    agent_reads_and_downloads_the_payslip(&browser, &app, &agent, &run_id, &slip).await;
     browser.close().await;
+}
+
+/// The admin signs out and the agent signs in on the same browser, finds the paid run in
+/// their payslips, checks the page against the API and downloads the CSV through the
+/// page's own link (so with the session cookie, as a click would).
+async fn agent_reads_and_downloads_the_payslip(
+    browser: &Browser,
+    app: &TestApp,
+    agent: &Session,
+    run_id: &str,
+    slip: &Value,
+) {
+    browser
+        .wait_for(Locator::XPath(
+            "//header//button[@type='submit' and normalize-space(.)='Sign out']",
+        ))
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait_for(Locator::Css("header a[href='/sign-in']"))
+        .await;
+    browser.sign_in(app, &agent.email).await;
+
+    let total = slip["payslip"]["total_fen"].as_i64().unwrap();
+    browser.goto(&app.url("/agent/payslips")).await;
+    browser.heading_containing("My payslips").await;
+    let row = browser.text_of("table tbody tr", &money(total)).await;
+    assert!(row.contains("paid"), "{row}");
+    browser
+        .wait_for(Locator::Css(&format!(
+            "table tbody a[href='/agent/payslips/{run_id}']"
+        )))
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser.heading_containing("Payslip").await;
+    assert_eq!(browser.fact("Chats closed").await, "17");
+    let shown_total = browser
+        .js("return document.querySelector('[data-total]').textContent.trim();")
+        .await;
+    assert_eq!(shown_total, Value::from(money(total)));
+    let lines = slip["lines"].as_array().unwrap();
+    let rows = browser
+        .js("return document.querySelectorAll('main table tbody tr').length;")
+        .await;
+    assert_eq!(rows, Value::from(lines.len()), "one table row per pay line");
+
+    let download = browser
+        .client
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             const a = document.querySelector('main a[download]');
+             fetch(a.href).then(async r => done([a.getAttribute('href'), r.status,
+                 r.headers.get('content-type'), r.headers.get('content-disposition'),
+                 await r.text()])).catch(e => done(['error', String(e)]));",
+            Vec::new(),
+        )
+        .await
+        .unwrap();
+    let download = download.as_array().unwrap();
+    assert_eq!(
+        download[0],
+        Value::from(format!("/agent/payslips/{run_id}/csv"))
+    );
+    assert_eq!(download[1], 200, "{download:?}");
+    assert!(
+        download[2].as_str().unwrap().starts_with("text/csv"),
+        "{download:?}"
+    );
+    assert!(
+        download[3]
+            .as_str()
+            .unwrap()
+            .contains("attachment; filename=\"payslip-"),
+        "{download:?}"
+    );
+    let mut csv = csv::Reader::from_reader(download[4].as_str().unwrap().as_bytes());
+    let headers = csv.headers().unwrap().clone();
+    let column = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    let (kind, units, amount) = (column("kind"), column("units"), column("amount_yuan"));
+    let records: Vec<csv::StringRecord> = csv.records().map(Result::unwrap).collect();
+    assert_eq!(records.len(), lines.len(), "{download:?}");
+    for (record, line) in records.iter().zip(lines) {
+        assert_eq!(&record[kind], line["kind"].as_str().unwrap());
+        assert_eq!(
+            record[units].parse::<i64>().unwrap(),
+            line["units"].as_i64().unwrap()
+        );
+        let fen = line["amount_fen"].as_i64().unwrap();
+        assert_eq!(&record[amount], &format!("{}.{:02}", fen / 100, fen % 100));
+    }
 }
