@@ -330,10 +330,11 @@ pub fn monthly(
         .collect()
 }
 
-/// The figures of each month per group; `group_of(agent, month)` names the agent's group
-/// at the start of the month (skill, tenure band, pay band, quality band), `None` to leave
-/// the agent out of that month.
-pub fn monthly_by<F>(
+/// The figures of each month per group; `group_of(agent, month)` names the groups the agent
+/// is in for the month (skill, tenure band, pay band, quality band): none to leave the
+/// agent out of that month, several (an agent certified in two skills) to count them in
+/// each. Every group has one entry per month, in order (zeros where it had nobody).
+pub fn monthly_by<F, G>(
     spells: &BTreeMap<String, Vec<Spell>>,
     from: NaiveDate,
     to: NaiveDate,
@@ -341,20 +342,53 @@ pub fn monthly_by<F>(
     group_of: F,
 ) -> BTreeMap<String, Vec<MonthFigures>>
 where
-    F: Fn(&str, NaiveDate) -> Option<String>,
+    F: Fn(&str, NaiveDate) -> G,
+    G: IntoIterator<Item = String>,
 {
-    let mut out: BTreeMap<String, Vec<MonthFigures>> = BTreeMap::new();
-    for m in months(from, to, as_of) {
+    let months = months(from, to, as_of);
+    let mut per_month: Vec<BTreeMap<String, MonthFigures>> = Vec::with_capacity(months.len());
+    for &m in &months {
         let mut groups: BTreeMap<String, Vec<&[Spell]>> = BTreeMap::new();
         for (agent, s) in spells {
-            if let Some(g) = group_of(agent, m) {
+            for g in group_of(agent, m) {
                 groups.entry(g).or_default().push(s.as_slice());
             }
         }
-        for (g, members) in groups {
-            out.entry(g)
-                .or_default()
-                .push(figures(m, as_of, members.into_iter()));
+        per_month.push(
+            groups
+                .into_iter()
+                .map(|(g, members)| (g, figures(m, as_of, members.into_iter())))
+                .collect(),
+        );
+    }
+    let names: std::collections::BTreeSet<String> = per_month
+        .iter()
+        .flat_map(|groups| groups.keys().cloned())
+        .collect();
+    names
+        .into_iter()
+        .map(|g| {
+            let row = months
+                .iter()
+                .zip(per_month.iter_mut())
+                .map(|(m, groups)| {
+                    groups.remove(&g).unwrap_or_else(|| MonthFigures {
+                        month: *m,
+                        ..MonthFigures::default()
+                    })
+                })
+                .collect();
+            (g, row)
+        })
+        .collect()
+}
+
+/// Every exit of `months` by reason, added up.
+pub fn exit_totals(months: &[MonthFigures]) -> BTreeMap<String, u32> {
+    let mut out: BTreeMap<String, u32> = BTreeMap::new();
+    for m in months {
+        for (reason, n) in &m.exit_reasons {
+            *out.entry(reason.clone()).or_default() += n;
         }
     }
     out
@@ -628,6 +662,48 @@ mod tests {
         assert_eq!(c[1].active, [1, 1]);
         // k=0: 3 of 3; k=1: 2 of 3; k=2: 1 of 2.
         assert_eq!(retention_curve(&c), [10_000, 6_666, 5_000]);
+    }
+
+    #[test]
+    fn groups_split_the_pool_and_an_agent_may_be_in_several() {
+        let histories = vec![
+            agent("a", vec![join(d(1, 5))], vec![d(2, 1)]),
+            agent(
+                "b",
+                vec![join(d(1, 5)), out(d(2, 10), "left")],
+                vec![d(2, 1)],
+            ),
+            agent("c", vec![join(d(2, 3))], vec![]),
+        ];
+        let s = all_spells(&histories, 30, d(3, 31));
+        let by = monthly_by(&s, d(1, 1), d(3, 31), d(3, 31), |agent, _| match agent {
+            "a" => vec!["general".to_owned(), "pre_sale".to_owned()],
+            "b" => vec!["general".to_owned()],
+            // c is left out of every month.
+            _ => vec![],
+        });
+        assert_eq!(by.keys().collect::<Vec<_>>(), ["general", "pre_sale"]);
+        let general = &by["general"];
+        assert_eq!(general.len(), 3, "one entry a month");
+        assert_eq!((general[0].new, general[0].active_at_end), (2, 2));
+        assert_eq!((general[1].active_at_start, general[1].churned), (2, 1));
+        assert_eq!(general[1].exit_reasons.get("left"), Some(&1));
+        let pre_sale = &by["pre_sale"];
+        assert_eq!(pre_sale[1].active_at_start, 1);
+        assert_eq!(pre_sale[1].churned, 0);
+        // Grouped figures add up to the whole when every agent is in exactly one group.
+        let whole = monthly(&s, d(1, 1), d(3, 31), d(3, 31));
+        let one = monthly_by(&s, d(1, 1), d(3, 31), d(3, 31), |agent, _| {
+            Some(if agent == "a" { "x" } else { "y" }.to_owned())
+        });
+        for (i, m) in whole.iter().enumerate() {
+            assert_eq!(m.churned, one["x"][i].churned + one["y"][i].churned);
+            assert_eq!(m.new, one["x"][i].new + one["y"][i].new);
+        }
+        assert_eq!(
+            exit_totals(&whole),
+            BTreeMap::from([("inactive".to_owned(), 2), ("left".to_owned(), 1)])
+        );
     }
 
     #[test]

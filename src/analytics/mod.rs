@@ -3,5 +3,14 @@
 //!
 //! - [`churn`]: the pure definitions (active spells, monthly churn, cohorts), tested against
 //!   hand-computed fixtures and a day-by-day model.
+//! - [`rules`]: `seat-rules/churn.toml` (inactivity, pay and quality bands, longest range).
+//! - [`report`]: the admin's report (query checks, grouping, CSV), pure.
+//! - [`store`]: the histories and group attributes read from the database in a few queries.
+//! - [`routes`] and [`pages`]: the JSON/CSV API and the admin page.
 
 pub mod churn;
+pub mod pages;
+pub mod report;
+pub mod routes;
+pub mod rules;
+pub mod store;

@@ -35,11 +35,13 @@ pub const PAY_FILE: &str = "pay.toml";
 pub const QUALITY_FILE: &str = "quality.toml";
 pub const LEVELS_FILE: &str = "levels.toml";
 pub const SCORECARDS_FILE: &str = "scorecards.toml";
+pub const CHURN_FILE: &str = "churn.toml";
 
 /// Every file of a ruleset, sorted by name: the order in which they are hashed.
-pub const RULE_FILES: [&str; 11] = [
+pub const RULE_FILES: [&str; 12] = [
     CANCELLATION_FILE,
     CHAT_FILE,
+    CHURN_FILE,
     LEVELS_FILE,
     MARKET_FILE,
     PAY_FILE,
@@ -87,6 +89,7 @@ pub struct Ruleset {
     pub quality: crate::quality::rules::QualityRules,
     pub levels: crate::quality::levels::Levels,
     pub scorecards: crate::quality::scorecards::Scorecards,
+    pub churn: crate::analytics::rules::ChurnRules,
 }
 
 impl Ruleset {
@@ -474,6 +477,12 @@ pub fn load_dir(dir: &Path) -> Result<Ruleset, RulesErrors> {
     let scorecards = load_file(&files, &mut errors, SCORECARDS_FILE, |r| {
         crate::quality::scorecards::load(r, skills.as_deref())
     });
+    let churn = load_file(
+        &files,
+        &mut errors,
+        CHURN_FILE,
+        crate::analytics::rules::load,
+    );
 
     if let (
         Some(market),
@@ -487,6 +496,7 @@ pub fn load_dir(dir: &Path) -> Result<Ruleset, RulesErrors> {
         Some(quality),
         Some(levels),
         Some(scorecards),
+        Some(churn),
     ) = (
         market,
         skills,
@@ -499,6 +509,7 @@ pub fn load_dir(dir: &Path) -> Result<Ruleset, RulesErrors> {
         quality,
         levels,
         scorecards,
+        churn,
     ) && errors.is_empty()
     {
         let digest = hex::encode(hasher.finalize());
@@ -516,6 +527,7 @@ pub fn load_dir(dir: &Path) -> Result<Ruleset, RulesErrors> {
             quality,
             levels,
             scorecards,
+            churn,
         });
     }
     errors.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
@@ -1511,6 +1523,7 @@ urgent_bonus_fen = 3000
     const PAY: &str = include_str!("../../seat-rules/pay.toml");
     const QUALITY: &str = include_str!("../../seat-rules/quality.toml");
     const LEVELS: &str = include_str!("../../seat-rules/levels.toml");
+    const CHURN: &str = include_str!("../../seat-rules/churn.toml");
     /// The shipped scorecards, for this fixture's skills (`general`, `cosmetics`).
     fn scorecards() -> String {
         include_str!("../../seat-rules/scorecards.toml")
@@ -1600,6 +1613,7 @@ multiplier_bp = 14000
             (QUALITY_FILE, QUALITY.to_owned()),
             (LEVELS_FILE, LEVELS.to_owned()),
             (SCORECARDS_FILE, scorecards()),
+            (CHURN_FILE, CHURN.to_owned()),
         ])
     }
 
@@ -2510,6 +2524,87 @@ multiplier_bp = 14000
             load_dir(&shipped_dir()).unwrap().quality,
             QualityRules::default()
         );
+    }
+
+    #[test]
+    fn the_shipped_churn_rules_state_the_defaults() {
+        use crate::analytics::rules::ChurnRules;
+        assert_eq!(load_edited(&[]).unwrap().churn, ChurnRules::default());
+        assert_eq!(
+            load_dir(&shipped_dir()).unwrap().churn,
+            ChurnRules::default()
+        );
+    }
+
+    #[test]
+    fn churn_rules_name_the_line_of_each_problem() {
+        let line = |start: &str| CHURN.lines().position(|l| l.starts_with(start)).unwrap() + 1;
+        let errors = errors_of(&[
+            (
+                CHURN_FILE,
+                "inactive_after_days = 30",
+                "inactive_after_days = 0",
+            ),
+            (
+                CHURN_FILE,
+                "max_range_months = 60",
+                "max_range_months = 600",
+            ),
+            (CHURN_FILE, "min_fen = 200000", "min_fen = 600000"),
+            (CHURN_FILE, "id = \"excellent\"", "id = \"none\""),
+            (CHURN_FILE, "min_score = 0", "min_score = 10"),
+        ]);
+        assert_has(
+            &errors,
+            CHURN_FILE,
+            Some(line("inactive_after_days")),
+            "`inactive_after_days` must be above 0 (got 0)",
+        );
+        assert_has(
+            &errors,
+            CHURN_FILE,
+            Some(line("max_range_months")),
+            "`max_range_months` must be at most 120 (got 600)",
+        );
+        assert_has(
+            &errors,
+            CHURN_FILE,
+            Some(line("min_fen = 500000")),
+            "pay_band `min_fen` must increase from one band to the next: 500000 does not exceed 600000",
+        );
+        assert_has(
+            &errors,
+            CHURN_FILE,
+            Some(line("id = \"excellent\"")),
+            "`none` is reserved",
+        );
+        assert_has(
+            &errors,
+            CHURN_FILE,
+            Some(line("min_score = 0")),
+            "the first quality_band must start at `min_score = 0`",
+        );
+        assert_eq!(errors.len(), 5, "{errors:?}");
+        // A wrong type or unknown key stops the file at its line; a missing one says so.
+        let errors = errors_of(&[(CHURN_FILE, "inactive_after_days = 30", "inactive_days = 30")]);
+        assert_has(
+            &errors,
+            CHURN_FILE,
+            Some(line("inactive_after_days")),
+            "unknown field `inactive_days`",
+        );
+        let errors = errors_of(&[(CHURN_FILE, "min_fen = 0", "min_fen = \"0\"")]);
+        assert_has(
+            &errors,
+            CHURN_FILE,
+            Some(line("min_fen = 0")),
+            "expected a whole number",
+        );
+        let mut files = base();
+        files.remove(CHURN_FILE);
+        let dir = write(&files);
+        let errors = load_dir(dir.path()).unwrap_err().0;
+        assert_has(&errors, CHURN_FILE, None, "missing file");
     }
 
     #[test]

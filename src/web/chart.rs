@@ -100,11 +100,16 @@ fn num(v: f64) -> String {
     }
 }
 
-/// The chart as an `<svg>` element.
-pub fn line_chart(chart: &LineChart<'_>) -> String {
-    let id = safe_id(chart.id);
-    let (min, max) = (chart.min, chart.max.max(chart.min));
-    let n = chart.points.len();
+/// The opening `<svg>` with its title and description, and the y axis: gridlines at the
+/// bottom, middle and top with their values.
+fn frame(
+    id: &str,
+    title: &str,
+    description: &str,
+    min: f64,
+    max: f64,
+    format: &dyn Fn(f64) -> String,
+) -> String {
     let mut s = String::new();
     // Writing to a String cannot fail.
     let _ = write!(
@@ -114,10 +119,9 @@ pub fn line_chart(chart: &LineChart<'_>) -> String {
          <title id=\"{id}-title\">{title}</title><desc id=\"{id}-desc\">{desc}</desc>",
         w = num(WIDTH),
         h = num(HEIGHT),
-        title = escape(chart.title),
-        desc = escape(chart.description),
+        title = escape(title),
+        desc = escape(description),
     );
-    // The y axis: gridlines at the bottom, middle and top with their values.
     s.push_str("<g class=\"chart-grid\" aria-hidden=\"true\">");
     for v in [min, (min + max) / 2.0, max] {
         let y = num(y_of(v, min, max));
@@ -128,22 +132,35 @@ pub fn line_chart(chart: &LineChart<'_>) -> String {
             x1 = num(LEFT),
             x2 = num(WIDTH - RIGHT),
             tx = num(LEFT - 8.0),
-            label = escape(&(chart.format)(v)),
+            label = escape(&format(v)),
         );
     }
     s.push_str("</g>");
-    // The x axis labels.
+    s
+}
+
+/// The x axis labels, each under its point.
+fn x_labels(s: &mut String, points: &[Point], x: impl Fn(usize) -> f64) {
     s.push_str("<g class=\"chart-labels\" aria-hidden=\"true\">");
-    for (i, p) in chart.points.iter().enumerate() {
+    for (i, p) in points.iter().enumerate() {
         let _ = write!(
             s,
             "<text x=\"{x}\" y=\"{y}\" text-anchor=\"middle\">{label}</text>",
-            x = num(x_of(i, n)),
+            x = num(x(i)),
             y = num(HEIGHT - BOTTOM + 24.0),
             label = escape(&p.label),
         );
     }
     s.push_str("</g>");
+}
+
+/// The chart as an `<svg>` element.
+pub fn line_chart(chart: &LineChart<'_>) -> String {
+    let id = safe_id(chart.id);
+    let (min, max) = (chart.min, chart.max.max(chart.min));
+    let n = chart.points.len();
+    let mut s = frame(&id, chart.title, chart.description, min, max, chart.format);
+    x_labels(&mut s, chart.points, |i| x_of(i, n));
     // The line, broken where a value is missing, and a dot on every value.
     s.push_str("<g class=\"chart-series\" aria-hidden=\"true\">");
     let mut run: Vec<String> = Vec::new();
@@ -167,6 +184,36 @@ pub fn line_chart(chart: &LineChart<'_>) -> String {
                 "<circle cx=\"{x}\" cy=\"{y}\" r=\"4\"/>",
                 x = num(x_of(i, n)),
                 y = num(y_of(v, min, max)),
+            );
+        }
+    }
+    s.push_str("</g></svg>");
+    s
+}
+
+/// A bar chart: one bar per point from 0 (a missing value has none), with the same
+/// accessible frame as [`line_chart`]. `min` and `points` order are the caller's.
+pub fn bar_chart(chart: &LineChart<'_>) -> String {
+    let id = safe_id(chart.id);
+    let (min, max) = (chart.min, chart.max.max(chart.min));
+    let n = chart.points.len().max(1);
+    let slot = (WIDTH - LEFT - RIGHT) / n as f64;
+    let center = |i: usize| LEFT + slot * (i as f64 + 0.5);
+    let mut s = frame(&id, chart.title, chart.description, min, max, chart.format);
+    x_labels(&mut s, chart.points, center);
+    s.push_str("<g class=\"chart-bars\" aria-hidden=\"true\">");
+    let width = (slot * 0.6).min(48.0);
+    let base = y_of(min.max(0.0).min(max), min, max);
+    for (i, p) in chart.points.iter().enumerate() {
+        if let Some(v) = p.value {
+            let top = y_of(v, min, max);
+            let _ = write!(
+                s,
+                "<rect x=\"{x}\" y=\"{y}\" width=\"{w}\" height=\"{h}\"/>",
+                x = num(center(i) - width / 2.0),
+                y = num(top.min(base)),
+                w = num(width),
+                h = num((base - top).abs()),
             );
         }
     }
@@ -258,6 +305,37 @@ mod tests {
         );
         let none = chart(&[]);
         assert!(!none.contains("<circle") && none.ends_with("</svg>"));
+    }
+
+    #[test]
+    fn bars_stand_on_zero_in_evenly_spaced_slots() {
+        let svg = bar_chart(&LineChart {
+            id: "exits",
+            title: "Exits",
+            description: "By reason",
+            points: &points(&[Some(2.0), None, Some(4.0), Some(0.0)]),
+            min: 0.0,
+            max: 4.0,
+            format: &|v| format!("{v:.0}"),
+        });
+        assert!(svg.contains("aria-labelledby=\"exits-title exits-desc\""));
+        // Four slots of 142 from x = 56; bars 48 wide on their centres (127, 411, 553).
+        assert!(
+            svg.contains("<rect x=\"103\" y=\"114\" width=\"48\" height=\"98\"/>"),
+            "{svg}"
+        );
+        assert!(
+            svg.contains("<rect x=\"387\" y=\"16\" width=\"48\" height=\"196\"/>"),
+            "{svg}"
+        );
+        assert!(svg.contains("<rect x=\"529\" y=\"212\" width=\"48\" height=\"0\"/>"));
+        assert_eq!(
+            svg.matches("<rect").count(),
+            3,
+            "no bar for a missing value"
+        );
+        assert!(svg.contains(">P1</text>"));
+        assert!(svg.ends_with("</svg>"));
     }
 
     #[test]

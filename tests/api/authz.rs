@@ -1284,6 +1284,21 @@ fn rules(app: &TestApp, cast: &Cast) -> Vec<Rule> {
                 (Who::Admin, 401),
             ],
         },
+        // Churn and retention: admins only (tests/api/churn.rs has the figures).
+        Rule {
+            method: "GET",
+            documented: "/api/admin/analytics/churn",
+            path: "/api/admin/analytics/churn?from=2025-01&to=2025-02&group_by=skill".into(),
+            body: None,
+            expect: admin_only(200),
+        },
+        Rule {
+            method: "GET",
+            documented: "/api/admin/analytics/churn.csv",
+            path: "/api/admin/analytics/churn.csv?from=2025-01&to=2025-02".into(),
+            body: None,
+            expect: admin_only(200),
+        },
         // Plain GETs, not upgrades: past authorization, the agent is told to upgrade.
         Rule {
             method: "GET",

@@ -50,6 +50,7 @@ fn rules_check_prints_every_problem_and_fails() {
         "quality.toml",
         "levels.toml",
         "scorecards.toml",
+        "churn.toml",
     ] {
         let text = std::fs::read_to_string(shipped.join(name)).unwrap();
         let text = match name {

@@ -16,6 +16,7 @@ mod briefing_pages;
 mod chat;
 mod chat_fairness;
 mod chat_relay;
+mod churn;
 mod cli;
 mod earnings;
 mod exam_pages;

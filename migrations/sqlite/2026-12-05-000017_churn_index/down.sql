@@ -1,0 +1,1 @@
+DROP INDEX shift_assignments_checked_in_idx;
