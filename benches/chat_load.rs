@@ -754,6 +754,7 @@ fn write_rules(dir: &std::path::Path, slots: usize) {
         "quality.toml",
         "levels.toml",
         "scorecards.toml",
+        "at_risk.toml",
     ] {
         let shipped = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("seat-rules")

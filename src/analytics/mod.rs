@@ -3,5 +3,13 @@
 //!
 //! - [`churn`]: the pure definitions (active spells, monthly churn, cohorts), tested against
 //!   hand-computed fixtures and a day-by-day model.
+//! - [`at_risk`]: the at-risk score from weekly warning signs (`seat-rules/at_risk.toml`),
+//!   its facts loaded for the whole pool by [`at_risk_store`], served by [`at_risk_routes`]
+//!   and [`at_risk_pages`] with the admins' [`follow_ups`].
 
+pub mod at_risk;
+pub mod at_risk_pages;
+pub mod at_risk_routes;
+pub mod at_risk_store;
 pub mod churn;
+pub mod follow_ups;

@@ -649,6 +649,7 @@ mod tests {
             quality: Default::default(),
             levels: Default::default(),
             scorecards: Default::default(),
+            at_risk: Default::default(),
         }
     }
 

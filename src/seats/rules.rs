@@ -35,9 +35,11 @@ pub const PAY_FILE: &str = "pay.toml";
 pub const QUALITY_FILE: &str = "quality.toml";
 pub const LEVELS_FILE: &str = "levels.toml";
 pub const SCORECARDS_FILE: &str = "scorecards.toml";
+pub const AT_RISK_FILE: &str = "at_risk.toml";
 
 /// Every file of a ruleset, sorted by name: the order in which they are hashed.
-pub const RULE_FILES: [&str; 11] = [
+pub const RULE_FILES: [&str; 12] = [
+    AT_RISK_FILE,
     CANCELLATION_FILE,
     CHAT_FILE,
     LEVELS_FILE,
@@ -87,6 +89,7 @@ pub struct Ruleset {
     pub quality: crate::quality::rules::QualityRules,
     pub levels: crate::quality::levels::Levels,
     pub scorecards: crate::quality::scorecards::Scorecards,
+    pub at_risk: crate::analytics::at_risk::AtRiskRules,
 }
 
 impl Ruleset {
@@ -474,6 +477,12 @@ pub fn load_dir(dir: &Path) -> Result<Ruleset, RulesErrors> {
     let scorecards = load_file(&files, &mut errors, SCORECARDS_FILE, |r| {
         crate::quality::scorecards::load(r, skills.as_deref())
     });
+    let at_risk = load_file(
+        &files,
+        &mut errors,
+        AT_RISK_FILE,
+        crate::analytics::at_risk::load,
+    );
 
     if let (
         Some(market),
@@ -487,6 +496,7 @@ pub fn load_dir(dir: &Path) -> Result<Ruleset, RulesErrors> {
         Some(quality),
         Some(levels),
         Some(scorecards),
+        Some(at_risk),
     ) = (
         market,
         skills,
@@ -499,6 +509,7 @@ pub fn load_dir(dir: &Path) -> Result<Ruleset, RulesErrors> {
         quality,
         levels,
         scorecards,
+        at_risk,
     ) && errors.is_empty()
     {
         let digest = hex::encode(hasher.finalize());
@@ -516,6 +527,7 @@ pub fn load_dir(dir: &Path) -> Result<Ruleset, RulesErrors> {
             quality,
             levels,
             scorecards,
+            at_risk,
         });
     }
     errors.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
@@ -1511,6 +1523,7 @@ urgent_bonus_fen = 3000
     const PAY: &str = include_str!("../../seat-rules/pay.toml");
     const QUALITY: &str = include_str!("../../seat-rules/quality.toml");
     const LEVELS: &str = include_str!("../../seat-rules/levels.toml");
+    const AT_RISK: &str = include_str!("../../seat-rules/at_risk.toml");
     /// The shipped scorecards, for this fixture's skills (`general`, `cosmetics`).
     fn scorecards() -> String {
         include_str!("../../seat-rules/scorecards.toml")
@@ -1600,6 +1613,7 @@ multiplier_bp = 14000
             (QUALITY_FILE, QUALITY.to_owned()),
             (LEVELS_FILE, LEVELS.to_owned()),
             (SCORECARDS_FILE, scorecards()),
+            (AT_RISK_FILE, AT_RISK.to_owned()),
         ])
     }
 
@@ -2498,6 +2512,92 @@ multiplier_bp = 14000
             "expected a whole number",
         );
         assert_eq!(errors.len(), 1, "one bad band is reported once: {errors:?}");
+    }
+
+    // ----- at_risk.toml -----
+
+    #[test]
+    fn the_shipped_at_risk_rules_state_the_defaults() {
+        use crate::analytics::at_risk::AtRiskRules;
+        assert_eq!(load_edited(&[]).unwrap().at_risk, AtRiskRules::default());
+        assert_eq!(
+            load_dir(&shipped_dir()).unwrap().at_risk,
+            AtRiskRules::default()
+        );
+    }
+
+    #[test]
+    fn at_risk_weights_must_add_up_and_thresholds_stay_in_range() {
+        let line = |start: &str| AT_RISK.lines().position(|l| l.starts_with(start)).unwrap() + 1;
+        let nth_line = |start: &str, n: usize| {
+            AT_RISK
+                .lines()
+                .enumerate()
+                .filter(|(_, l)| l.starts_with(start))
+                .nth(n)
+                .unwrap()
+                .0
+                + 1
+        };
+        let errors = errors_of(&[
+            (AT_RISK_FILE, "weight = 20\n", "weight = 25\n"),
+            (AT_RISK_FILE, "drop_bp = 3000", "drop_bp = 0"),
+            (
+                AT_RISK_FILE,
+                "min_history_weeks = 2",
+                "min_history_weeks = 7",
+            ),
+            (AT_RISK_FILE, "days = 14", "days = 14\nmin_count = 3"),
+        ]);
+        assert_has(
+            &errors,
+            AT_RISK_FILE,
+            Some(line("[adherence_falling]")),
+            "the sign weights must add up to 100, they add up to 105",
+        );
+        assert_has(
+            &errors,
+            AT_RISK_FILE,
+            Some(nth_line("drop_bp", 1)),
+            "`hours_dropping.drop_bp` must be above 0 (got 0)",
+        );
+        assert_has(
+            &errors,
+            AT_RISK_FILE,
+            Some(line("min_history_weeks")),
+            "`min_history_weeks` (7) must not exceed `baseline_weeks` (6)",
+        );
+        assert_has(
+            &errors,
+            AT_RISK_FILE,
+            Some(line("days = 14") + 1),
+            "`min_count` does not apply to `[no_recent_claims]`, which takes `days`",
+        );
+        assert_eq!(errors.len(), 4, "{errors:?}");
+        // A missing threshold, an unknown key, a missing file.
+        let errors = errors_of(&[(AT_RISK_FILE, "cv_bp = 5000\n", "")]);
+        assert_has(
+            &errors,
+            AT_RISK_FILE,
+            Some(line("[earnings_volatile]")),
+            "`[earnings_volatile]` needs `cv_bp`",
+        );
+        let errors = errors_of(&[(
+            AT_RISK_FILE,
+            "recent_weeks = 2",
+            "recent_weeks = 2\nrecnt = 1",
+        )]);
+        assert_has(
+            &errors,
+            AT_RISK_FILE,
+            Some(line("recent_weeks") + 1),
+            "unknown field `recnt`",
+        );
+        let mut files = base();
+        files.remove(AT_RISK_FILE);
+        let dir = write(&files);
+        let errors = load_dir(dir.path()).unwrap_err().0;
+        assert_has(&errors, AT_RISK_FILE, None, "missing file");
     }
 
     // ----- quality.toml -----
