@@ -75,6 +75,11 @@ fn write_rules(dir: &std::path::Path, today: chrono::NaiveDate, seats_per_hour: 
         include_str!("../seat-rules/churn.toml"),
     )
     .unwrap();
+    std::fs::write(
+        dir.join("at_risk.toml"),
+        include_str!("../seat-rules/at_risk.toml"),
+    )
+    .unwrap();
     // The shipped scorecards of the one skill sold here.
     let scorecards = include_str!("../seat-rules/scorecards.toml");
     let general = scorecards

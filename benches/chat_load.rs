@@ -755,6 +755,7 @@ fn write_rules(dir: &std::path::Path, slots: usize) {
         "levels.toml",
         "scorecards.toml",
         "churn.toml",
+        "at_risk.toml",
     ] {
         let shipped = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("seat-rules")

@@ -248,6 +248,8 @@ impl Application {
                 .configure(crate::merchant_api::pages::configure)
                 .configure(crate::analytics::routes::configure)
                 .configure(crate::analytics::pages::configure)
+                .configure(crate::analytics::at_risk_routes::configure)
+                .configure(crate::analytics::at_risk_pages::configure)
                 .split_for_parts();
             app.configure(|cfg| crate::web::extractor_configs(cfg, max_body))
                 .service(SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", api))

@@ -7,8 +7,16 @@
 //! - [`report`]: the admin's report (query checks, grouping, CSV), pure.
 //! - [`store`]: the histories and group attributes read from the database in a few queries.
 //! - [`routes`] and [`pages`]: the JSON/CSV API and the admin page.
+//! - [`at_risk`]: the at-risk score from weekly warning signs (`seat-rules/at_risk.toml`),
+//!   its facts loaded for the whole pool by [`at_risk_store`], served by [`at_risk_routes`]
+//!   and [`at_risk_pages`] with the admins' [`follow_ups`].
 
+pub mod at_risk;
+pub mod at_risk_pages;
+pub mod at_risk_routes;
+pub mod at_risk_store;
 pub mod churn;
+pub mod follow_ups;
 pub mod pages;
 pub mod report;
 pub mod routes;

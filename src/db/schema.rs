@@ -704,6 +704,19 @@ diesel::joinable!(pay_lines -> payroll_runs (run_id));
 diesel::joinable!(payslips -> payroll_runs (run_id));
 diesel::joinable!(pay_disputes -> pay_lines (line_id));
 
+diesel::table! {
+    agent_follow_ups (id) {
+        id -> Text,
+        agent_id -> Text,
+        admin_id -> Text,
+        contacted_at -> Timestamp,
+        channel -> Text,
+        note -> Text,
+        outcome -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     merchants,
     accounts,
@@ -750,4 +763,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     payslips,
     pay_disputes,
     pay_adjustments,
+    agent_follow_ups,
 );

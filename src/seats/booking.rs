@@ -650,6 +650,7 @@ mod tests {
             levels: Default::default(),
             scorecards: Default::default(),
             churn: Default::default(),
+            at_risk: Default::default(),
         }
     }
 

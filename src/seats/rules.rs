@@ -36,9 +36,11 @@ pub const QUALITY_FILE: &str = "quality.toml";
 pub const LEVELS_FILE: &str = "levels.toml";
 pub const SCORECARDS_FILE: &str = "scorecards.toml";
 pub const CHURN_FILE: &str = "churn.toml";
+pub const AT_RISK_FILE: &str = "at_risk.toml";
 
 /// Every file of a ruleset, sorted by name: the order in which they are hashed.
-pub const RULE_FILES: [&str; 12] = [
+pub const RULE_FILES: [&str; 13] = [
+    AT_RISK_FILE,
     CANCELLATION_FILE,
     CHAT_FILE,
     CHURN_FILE,
@@ -90,6 +92,7 @@ pub struct Ruleset {
     pub levels: crate::quality::levels::Levels,
     pub scorecards: crate::quality::scorecards::Scorecards,
     pub churn: crate::analytics::rules::ChurnRules,
+    pub at_risk: crate::analytics::at_risk::AtRiskRules,
 }
 
 impl Ruleset {
@@ -483,6 +486,12 @@ pub fn load_dir(dir: &Path) -> Result<Ruleset, RulesErrors> {
         CHURN_FILE,
         crate::analytics::rules::load,
     );
+    let at_risk = load_file(
+        &files,
+        &mut errors,
+        AT_RISK_FILE,
+        crate::analytics::at_risk::load,
+    );
 
     if let (
         Some(market),
@@ -497,6 +506,7 @@ pub fn load_dir(dir: &Path) -> Result<Ruleset, RulesErrors> {
         Some(levels),
         Some(scorecards),
         Some(churn),
+        Some(at_risk),
     ) = (
         market,
         skills,
@@ -510,6 +520,7 @@ pub fn load_dir(dir: &Path) -> Result<Ruleset, RulesErrors> {
         levels,
         scorecards,
         churn,
+        at_risk,
     ) && errors.is_empty()
     {
         let digest = hex::encode(hasher.finalize());
@@ -528,6 +539,7 @@ pub fn load_dir(dir: &Path) -> Result<Ruleset, RulesErrors> {
             levels,
             scorecards,
             churn,
+            at_risk,
         });
     }
     errors.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
@@ -1524,6 +1536,7 @@ urgent_bonus_fen = 3000
     const QUALITY: &str = include_str!("../../seat-rules/quality.toml");
     const LEVELS: &str = include_str!("../../seat-rules/levels.toml");
     const CHURN: &str = include_str!("../../seat-rules/churn.toml");
+    const AT_RISK: &str = include_str!("../../seat-rules/at_risk.toml");
     /// The shipped scorecards, for this fixture's skills (`general`, `cosmetics`).
     fn scorecards() -> String {
         include_str!("../../seat-rules/scorecards.toml")
@@ -1614,6 +1627,7 @@ multiplier_bp = 14000
             (LEVELS_FILE, LEVELS.to_owned()),
             (SCORECARDS_FILE, scorecards()),
             (CHURN_FILE, CHURN.to_owned()),
+            (AT_RISK_FILE, AT_RISK.to_owned()),
         ])
     }
 
@@ -2512,6 +2526,92 @@ multiplier_bp = 14000
             "expected a whole number",
         );
         assert_eq!(errors.len(), 1, "one bad band is reported once: {errors:?}");
+    }
+
+    // ----- at_risk.toml -----
+
+    #[test]
+    fn the_shipped_at_risk_rules_state_the_defaults() {
+        use crate::analytics::at_risk::AtRiskRules;
+        assert_eq!(load_edited(&[]).unwrap().at_risk, AtRiskRules::default());
+        assert_eq!(
+            load_dir(&shipped_dir()).unwrap().at_risk,
+            AtRiskRules::default()
+        );
+    }
+
+    #[test]
+    fn at_risk_weights_must_add_up_and_thresholds_stay_in_range() {
+        let line = |start: &str| AT_RISK.lines().position(|l| l.starts_with(start)).unwrap() + 1;
+        let nth_line = |start: &str, n: usize| {
+            AT_RISK
+                .lines()
+                .enumerate()
+                .filter(|(_, l)| l.starts_with(start))
+                .nth(n)
+                .unwrap()
+                .0
+                + 1
+        };
+        let errors = errors_of(&[
+            (AT_RISK_FILE, "weight = 20\n", "weight = 25\n"),
+            (AT_RISK_FILE, "drop_bp = 3000", "drop_bp = 0"),
+            (
+                AT_RISK_FILE,
+                "min_history_weeks = 2",
+                "min_history_weeks = 7",
+            ),
+            (AT_RISK_FILE, "days = 14", "days = 14\nmin_count = 3"),
+        ]);
+        assert_has(
+            &errors,
+            AT_RISK_FILE,
+            Some(line("[adherence_falling]")),
+            "the sign weights must add up to 100, they add up to 105",
+        );
+        assert_has(
+            &errors,
+            AT_RISK_FILE,
+            Some(nth_line("drop_bp", 1)),
+            "`hours_dropping.drop_bp` must be above 0 (got 0)",
+        );
+        assert_has(
+            &errors,
+            AT_RISK_FILE,
+            Some(line("min_history_weeks")),
+            "`min_history_weeks` (7) must not exceed `baseline_weeks` (6)",
+        );
+        assert_has(
+            &errors,
+            AT_RISK_FILE,
+            Some(line("days = 14") + 1),
+            "`min_count` does not apply to `[no_recent_claims]`, which takes `days`",
+        );
+        assert_eq!(errors.len(), 4, "{errors:?}");
+        // A missing threshold, an unknown key, a missing file.
+        let errors = errors_of(&[(AT_RISK_FILE, "cv_bp = 5000\n", "")]);
+        assert_has(
+            &errors,
+            AT_RISK_FILE,
+            Some(line("[earnings_volatile]")),
+            "`[earnings_volatile]` needs `cv_bp`",
+        );
+        let errors = errors_of(&[(
+            AT_RISK_FILE,
+            "recent_weeks = 2",
+            "recent_weeks = 2\nrecnt = 1",
+        )]);
+        assert_has(
+            &errors,
+            AT_RISK_FILE,
+            Some(line("recent_weeks") + 1),
+            "unknown field `recnt`",
+        );
+        let mut files = base();
+        files.remove(AT_RISK_FILE);
+        let dir = write(&files);
+        let errors = load_dir(dir.path()).unwrap_err().0;
+        assert_has(&errors, AT_RISK_FILE, None, "missing file");
     }
 
     // ----- quality.toml -----

@@ -334,6 +334,37 @@ fn rules(app: &TestApp, cast: &Cast) -> Vec<Rule> {
             body: None,
             expect: admin_only(200),
         },
+        // At-risk agents and follow-ups: admins only; shops (A or B) see nothing.
+        Rule {
+            method: "GET",
+            documented: "/api/admin/analytics/at-risk",
+            path: "/api/admin/analytics/at-risk?min_score=0&skill=general".into(),
+            body: None,
+            expect: admin_only(200),
+        },
+        Rule {
+            method: "GET",
+            documented: "/api/admin/analytics/at-risk/export.csv",
+            path: "/api/admin/analytics/at-risk/export.csv?min_score=0".into(),
+            body: None,
+            expect: admin_only(200),
+        },
+        Rule {
+            method: "POST",
+            documented: "/api/admin/agents/{agent_id}/follow-ups",
+            path: format!("/api/admin/agents/{}/follow-ups", cast.agent.id()),
+            body: Some(
+                json!({"channel": "phone", "outcome": "staying", "note": "authorization test"}),
+            ),
+            expect: admin_only(201),
+        },
+        Rule {
+            method: "GET",
+            documented: "/api/admin/agents/{agent_id}/follow-ups",
+            path: format!("/api/admin/agents/{}/follow-ups", cast.agent.id()),
+            body: None,
+            expect: admin_only(200),
+        },
         Rule {
             method: "PUT",
             documented: "/api/admin/exam-tracks/{skill}",

@@ -276,6 +276,10 @@ pub fn write_fixture_rules(dir: &std::path::Path) {
             include_str!("../../seat-rules/churn.toml").to_owned(),
         ),
         (
+            "at_risk.toml",
+            include_str!("../../seat-rules/at_risk.toml").to_owned(),
+        ),
+        (
             "cancellation.toml",
             "[[step]]\nmin_days_before_start = 30\nrefund_bp = 10000\n\n[[step]]\nmin_days_before_start = 14\nrefund_bp = 8000\n\n[[step]]\nmin_days_before_start = 7\nrefund_bp = 5000\n\n[[step]]\nmin_days_before_start = 0\nrefund_bp = 0\n".to_owned(),
         ),

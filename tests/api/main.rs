@@ -8,6 +8,7 @@ mod admin_pay_pages;
 mod agent_pages;
 mod agent_pay_pages;
 mod agents;
+mod at_risk;
 mod auth;
 mod authz;
 mod bad_input;
