@@ -122,17 +122,20 @@ struct WorkedDay {
     day: NaiveDate,
 }
 
+/// One pool move as read: agent, from, to, reason, when.
+type MoveRow = (
+    String,
+    Option<String>,
+    String,
+    Option<String>,
+    NaiveDateTime,
+);
+
 /// Every agent's pool moves and worked days up to `until` (UTC), local to `tz`. Two
 /// queries: the moves (a few per agent), then the distinct (agent, local day) pairs with a
 /// check-in, the day computed by the database.
 pub fn histories(conn: &mut DbConn, tz: Tz, until: NaiveDateTime) -> QueryResult<Vec<History>> {
-    let rows: Vec<(
-        String,
-        Option<String>,
-        String,
-        Option<String>,
-        NaiveDateTime,
-    )> = lifecycle_events::table
+    let rows: Vec<MoveRow> = lifecycle_events::table
         .filter(lifecycle_events::entity_type.eq("agent"))
         .filter(
             lifecycle_events::to_state

@@ -51,6 +51,7 @@ fn rules_check_prints_every_problem_and_fails() {
         "levels.toml",
         "scorecards.toml",
         "churn.toml",
+        "at_risk.toml",
     ] {
         let text = std::fs::read_to_string(shipped.join(name)).unwrap();
         let text = match name {
