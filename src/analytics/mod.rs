@@ -10,6 +10,9 @@
 //! - [`at_risk`]: the at-risk score from weekly warning signs (`seat-rules/at_risk.toml`),
 //!   its facts loaded for the whole pool by [`at_risk_store`], served by [`at_risk_routes`]
 //!   and [`at_risk_pages`] with the admins' [`follow_ups`].
+//! - [`continuity`] and [`live`]: a shop's continuity of agents, rotation and renewals, and
+//!   its live service figures (pure), served by [`merchant_routes`] and
+//!   [`merchant_pages`] and mailed by [`merchant_reports`].
 
 pub mod at_risk;
 pub mod at_risk_pages;
@@ -22,3 +25,13 @@ pub mod report;
 pub mod routes;
 pub mod rules;
 pub mod store;
+
+// The shop's side (issue 8): continuity and renewals, live service figures, the dashboard
+// API, page and mailed reports.
+pub mod continuity;
+pub mod live;
+pub mod merchant_dash;
+pub mod merchant_pages;
+pub mod merchant_reports;
+pub mod merchant_routes;
+pub mod merchant_store;

@@ -717,6 +717,16 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    report_subscriptions (merchant_id, account_id, cadence) {
+        merchant_id -> Text,
+        account_id -> Text,
+        cadence -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     merchants,
     accounts,
@@ -764,4 +774,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     pay_disputes,
     pay_adjustments,
     agent_follow_ups,
+    report_subscriptions,
 );

@@ -124,6 +124,9 @@ pub enum MailKind {
         pay_multiplier: String,
         link: String,
     },
+    /// A shop's daily or weekly service report, worded by
+    /// [`crate::analytics::merchant_reports`].
+    ServiceReport(crate::analytics::merchant_reports::ReportMail),
 }
 
 /// A payslip mail: the period, the total, every line and where to see it.
@@ -631,6 +634,14 @@ pub fn render(
                 Some((t(l, "mail.shift.action").into_owned(), m.link.as_str())),
             )
         }
+        MailKind::ServiceReport(r) => (
+            r.subject.clone(),
+            r.lines.clone(),
+            Some((
+                t(l, "merchant_dash.mail.action").into_owned(),
+                r.link.as_str(),
+            )),
+        ),
     };
     let greeting = t_with(l, "mail.greeting", &[("name", name)]);
     let footer = t(l, "mail.footer");

@@ -30,6 +30,7 @@ pub async fn run(state: web::Data<AppState>, every: Duration, mut shutdown: watc
         crate::certification::jobs::tick(&state).await;
         crate::shifts::jobs::tick(&state).await;
         crate::quality::levels_store::tick(&state).await;
+        crate::analytics::merchant_reports::tick(&state).await;
         tokio::select! {
             _ = tokio::time::sleep(every) => {}
             _ = shutdown.changed() => {}

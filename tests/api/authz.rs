@@ -1330,6 +1330,43 @@ fn rules(app: &TestApp, cast: &Cast) -> Vec<Rule> {
             body: None,
             expect: admin_only(200),
         },
+        // The shop's service dashboard.
+        Rule {
+            method: "GET",
+            documented: "/api/merchants/{merchant_id}/analytics/continuity",
+            path: format!("/api/merchants/{a}/analytics/continuity"),
+            body: None,
+            expect: shop_a_data(200),
+        },
+        Rule {
+            method: "GET",
+            documented: "/api/merchants/{merchant_id}/analytics/live",
+            path: format!("/api/merchants/{a}/analytics/live"),
+            body: None,
+            expect: shop_a_data(200),
+        },
+        Rule {
+            method: "GET",
+            documented: "/api/merchants/{merchant_id}/analytics/live/stream",
+            path: format!("/api/merchants/{a}/analytics/live/stream"),
+            body: None,
+            expect: shop_a_data(200),
+        },
+        Rule {
+            method: "GET",
+            documented: "/api/merchants/{merchant_id}/analytics/report-subscriptions",
+            path: format!("/api/merchants/{a}/analytics/report-subscriptions"),
+            body: None,
+            expect: shop_a_data(200),
+        },
+        Rule {
+            method: "PUT",
+            documented: "/api/merchants/{merchant_id}/analytics/report-subscriptions/me",
+            path: format!("/api/merchants/{a}/analytics/report-subscriptions/me"),
+            body: Some(json!({"daily": false, "weekly": true})),
+            // Staff choose for themselves; an admin has no subscription to set.
+            expect: shop_a_only(200),
+        },
         // Plain GETs, not upgrades: past authorization, the agent is told to upgrade.
         Rule {
             method: "GET",

@@ -25,6 +25,7 @@ mod exams;
 mod levels;
 mod mail;
 mod merchant_api;
+mod merchant_dash;
 mod migrations;
 mod openapi;
 mod operations;

@@ -1,0 +1,329 @@
+//! What the shop's dashboard reads (its served shifts and chats, bookings, recent chats and
+//! who is on shift) and the report subscriptions it writes. Thin queries; the figures are
+//! computed in [`super::continuity`] and [`super::live`].
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{Duration, NaiveDateTime};
+use diesel::prelude::*;
+
+use super::continuity::{ServedChat, ServedShift};
+use super::live::{LiveChat, OPEN, Staff};
+use crate::db::DbConn;
+use crate::db::schema::{
+    accounts, agent_presence, bookings, chats, report_subscriptions, shift_assignments,
+};
+
+/// The longest a shift runs: shifts that started this long before a range may still hold
+/// the range's first chats.
+const LONGEST_SHIFT: Duration = Duration::days(1);
+
+/// What continuity is computed from for `[from, to)`.
+pub struct ContinuityInputs {
+    /// Each agent's first service of the shop, over its whole history.
+    pub known_first: BTreeMap<String, NaiveDateTime>,
+    /// Shifts worked that started in the range (or up to a day before it).
+    pub shifts: Vec<ServedShift>,
+    /// Chats accepted in the range.
+    pub chats: Vec<ServedChat>,
+}
+
+pub fn continuity_inputs(
+    conn: &mut DbConn,
+    merchant: &str,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> QueryResult<ContinuityInputs> {
+    let first_shifts: Vec<(String, Option<NaiveDateTime>)> = shift_assignments::table
+        .filter(shift_assignments::merchant_id.eq(merchant))
+        .filter(shift_assignments::checked_in_at.is_not_null())
+        .group_by(shift_assignments::agent_id)
+        .select((
+            shift_assignments::agent_id,
+            diesel::dsl::min(shift_assignments::checked_in_at),
+        ))
+        .load(conn)?;
+    let first_chats: Vec<(Option<String>, Option<NaiveDateTime>)> = chats::table
+        .filter(chats::merchant_id.eq(merchant))
+        .filter(chats::accepted_at.is_not_null())
+        .filter(chats::agent_id.is_not_null())
+        .group_by(chats::agent_id)
+        .select((chats::agent_id, diesel::dsl::min(chats::accepted_at)))
+        .load(conn)?;
+    let mut known_first: BTreeMap<String, NaiveDateTime> = BTreeMap::new();
+    let pairs = first_shifts
+        .into_iter()
+        .map(|(a, t)| (Some(a), t))
+        .chain(first_chats);
+    for (agent, at) in pairs {
+        if let (Some(agent), Some(at)) = (agent, at) {
+            known_first
+                .entry(agent)
+                .and_modify(|t| *t = (*t).min(at))
+                .or_insert(at);
+        }
+    }
+    type ShiftRow = (
+        String,
+        Option<NaiveDateTime>,
+        NaiveDateTime,
+        Option<NaiveDateTime>,
+    );
+    let shift_rows: Vec<ShiftRow> = shift_assignments::table
+        .filter(shift_assignments::merchant_id.eq(merchant))
+        .filter(shift_assignments::checked_in_at.ge(from - LONGEST_SHIFT))
+        .filter(shift_assignments::checked_in_at.lt(to))
+        .select((
+            shift_assignments::agent_id,
+            shift_assignments::checked_in_at,
+            shift_assignments::ends_at,
+            shift_assignments::checked_out_at,
+        ))
+        .load(conn)?;
+    let shifts = shift_rows
+        .into_iter()
+        .filter_map(|(agent, checked_in, ends, out)| {
+            Some(ServedShift {
+                agent,
+                start: checked_in?,
+                // Overtime past the scheduled end still belongs to the shift.
+                end: out.map_or(ends, |o| o.max(ends)),
+            })
+        })
+        .collect();
+    let chat_rows: Vec<(Option<String>, Option<NaiveDateTime>)> = chats::table
+        .filter(chats::merchant_id.eq(merchant))
+        .filter(chats::accepted_at.ge(from))
+        .filter(chats::accepted_at.lt(to))
+        .filter(chats::agent_id.is_not_null())
+        .select((chats::agent_id, chats::accepted_at))
+        .load(conn)?;
+    let chats = chat_rows
+        .into_iter()
+        .filter_map(|(agent, accepted)| {
+            Some(ServedChat {
+                agent: agent?,
+                accepted: accepted?,
+            })
+        })
+        .collect();
+    Ok(ContinuityInputs {
+        known_first,
+        shifts,
+        chats,
+    })
+}
+
+/// Seat-hours per peak period the shop holds (confirmed, active or completed bookings).
+pub fn booked_periods(conn: &mut DbConn, merchant: &str) -> QueryResult<BTreeMap<String, i64>> {
+    let rows: Vec<(Option<String>, i64)> = bookings::table
+        .filter(bookings::merchant_id.eq(merchant))
+        .filter(bookings::period_id.is_not_null())
+        .filter(bookings::status.eq_any(["confirmed", "active", "completed"]))
+        .select((bookings::period_id, bookings::seat_hours))
+        .load(conn)?;
+    let mut booked = BTreeMap::new();
+    for (period, hours) in rows {
+        if let Some(period) = period {
+            *booked.entry(period).or_insert(0) += hours;
+        }
+    }
+    Ok(booked)
+}
+
+type LiveRow = (
+    String,
+    String,
+    NaiveDateTime,
+    NaiveDateTime,
+    Option<NaiveDateTime>,
+    Option<NaiveDateTime>,
+    Option<NaiveDateTime>,
+    Option<i32>,
+    Option<NaiveDateTime>,
+);
+
+fn live_row(r: LiveRow) -> (String, LiveChat) {
+    (
+        r.0,
+        LiveChat {
+            status: r.1,
+            created_at: r.2,
+            queued_at: r.3,
+            accepted_at: r.4,
+            first_response_at: r.5,
+            closed_at: r.6,
+            rating: r.7,
+            rated_at: r.8,
+        },
+    )
+}
+
+/// The shop's chats the live figures since `since` need: the open ones, and every chat
+/// created from a day before `since` (a chat that arrived earlier and ended in the window
+/// counts only while it is open).
+pub fn live_chats(
+    conn: &mut DbConn,
+    merchant: &str,
+    since: NaiveDateTime,
+) -> QueryResult<Vec<LiveChat>> {
+    let columns = (
+        chats::id,
+        chats::status,
+        chats::created_at,
+        chats::queued_at,
+        chats::accepted_at,
+        chats::first_response_at,
+        chats::closed_at,
+        chats::rating,
+        chats::rated_at,
+    );
+    let recent: Vec<LiveRow> = chats::table
+        .filter(chats::merchant_id.eq(merchant))
+        .filter(chats::created_at.ge(since - Duration::days(1)))
+        .select(columns)
+        .load(conn)?;
+    let open: Vec<LiveRow> = chats::table
+        .filter(chats::merchant_id.eq(merchant))
+        .filter(chats::status.eq_any(OPEN))
+        .select(columns)
+        .load(conn)?;
+    let mut seen = BTreeSet::new();
+    Ok(recent
+        .into_iter()
+        .chain(open)
+        .map(live_row)
+        .filter(|(id, _)| seen.insert(id.clone()))
+        .map(|(_, chat)| chat)
+        .collect())
+}
+
+/// Agents checked in on the shop's shifts now, and how many of them are online.
+pub fn staff_now(conn: &mut DbConn, merchant: &str, now: NaiveDateTime) -> QueryResult<Staff> {
+    let mut agents: Vec<String> = shift_assignments::table
+        .filter(shift_assignments::merchant_id.eq(merchant))
+        .filter(shift_assignments::checked_in_at.is_not_null())
+        .filter(shift_assignments::checked_out_at.is_null())
+        .filter(shift_assignments::ended_at.is_null())
+        .filter(shift_assignments::ends_at.gt(now))
+        .select(shift_assignments::agent_id)
+        .load(conn)?;
+    agents.sort();
+    agents.dedup();
+    let online: i64 = agent_presence::table
+        .filter(agent_presence::agent_id.eq_any(&agents))
+        .filter(agent_presence::status.eq("online"))
+        .filter(agent_presence::connections.gt(0))
+        .count()
+        .get_result(conn)?;
+    Ok(Staff {
+        on_shift: agents.len() as u32,
+        online: u32::try_from(online).unwrap_or(0),
+    })
+}
+
+// ----- report subscriptions -----
+
+/// A subscription with its recipient.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubscriptionRow {
+    pub merchant_id: String,
+    pub account_id: String,
+    pub email: String,
+    pub display_name: String,
+    pub locale: String,
+    pub cadence: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+type SubscriptionTuple = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    NaiveDateTime,
+    NaiveDateTime,
+);
+
+fn subscription(r: SubscriptionTuple) -> SubscriptionRow {
+    SubscriptionRow {
+        merchant_id: r.0,
+        account_id: r.1,
+        email: r.2,
+        display_name: r.3,
+        locale: r.4,
+        cadence: r.5,
+        created_at: r.6,
+        updated_at: r.7,
+    }
+}
+
+/// Subscriptions of one shop (or of every shop), by recipient and cadence.
+pub fn subscriptions(
+    conn: &mut DbConn,
+    merchant: Option<&str>,
+) -> QueryResult<Vec<SubscriptionRow>> {
+    let mut q = report_subscriptions::table
+        .inner_join(accounts::table.on(accounts::id.eq(report_subscriptions::account_id)))
+        .select((
+            report_subscriptions::merchant_id,
+            report_subscriptions::account_id,
+            accounts::email,
+            accounts::display_name,
+            accounts::locale,
+            report_subscriptions::cadence,
+            report_subscriptions::created_at,
+            report_subscriptions::updated_at,
+        ))
+        .order((
+            report_subscriptions::merchant_id,
+            accounts::email,
+            report_subscriptions::cadence,
+        ))
+        .into_boxed();
+    if let Some(m) = merchant {
+        q = q.filter(report_subscriptions::merchant_id.eq(m.to_owned()));
+    }
+    Ok(q.load::<SubscriptionTuple>(conn)?
+        .into_iter()
+        .map(subscription)
+        .collect())
+}
+
+/// Opts `account` in to (`on`) or out of one cadence; whether anything changed.
+pub fn set_subscription(
+    conn: &mut DbConn,
+    merchant: &str,
+    account: &str,
+    cadence: &str,
+    on: bool,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let existing = report_subscriptions::table
+        .filter(report_subscriptions::merchant_id.eq(merchant))
+        .filter(report_subscriptions::account_id.eq(account))
+        .filter(report_subscriptions::cadence.eq(cadence));
+    let exists: bool = diesel::select(diesel::dsl::exists(existing)).get_result(conn)?;
+    match (exists, on) {
+        (false, true) => {
+            diesel::insert_into(report_subscriptions::table)
+                .values((
+                    report_subscriptions::merchant_id.eq(merchant),
+                    report_subscriptions::account_id.eq(account),
+                    report_subscriptions::cadence.eq(cadence),
+                    report_subscriptions::created_at.eq(now),
+                    report_subscriptions::updated_at.eq(now),
+                ))
+                .execute(conn)?;
+            Ok(true)
+        }
+        (true, false) => {
+            diesel::delete(existing).execute(conn)?;
+            Ok(true)
+        }
+        _ => Ok(false),
+    }
+}
