@@ -72,7 +72,7 @@ fn seed(conn: &mut DbConn, agents: usize) {
     let start = "2025-01-01 00:00:00";
     // `days` after the start plus `secs` seconds (UTC).
     let at = |days: &str, secs: &str| {
-        format!("datetime('{start}', '+' || ({days}) || ' days', '+' || ({secs}) || ' seconds')")
+        format!("datetime('{start}', ({days}) || ' days', ({secs}) || ' seconds')")
     };
     exec(
         conn,
