@@ -525,29 +525,18 @@ mod tests {
         assert_eq!(hour(&c, 5, 12).sold, 0);
         // Dec 6: 08-09 A only (2 sold, 1 held); 10-11 A + B (5 sold, 2 held); 12-13 B (3
         // sold, 2 held).
-        for h in [8, 9] {
+        let dec6 = [
+            (8, 2, 1),
+            (9, 2, 1),
+            (10, 5, 2),
+            (11, 5, 2),
+            (12, 3, 2),
+            (13, 3, 2),
+        ];
+        for (h, sold, staffed) in dec6 {
             let x = hour(&c, 6, h);
-            assert_eq!((x.sold, x.staffed, x.gap, x.understaffed), (2, 1, 1, true));
-        }
-        for h in [10, 11] {
-            assert_eq!(
-                (
-                    hour(&c, 6, h).sold,
-                    hour(&c, 6, h).staffed,
-                    hour(&c, 6, h).gap
-                ),
-                (5, 2, 3)
-            );
-        }
-        for h in [12, 13] {
-            assert_eq!(
-                (
-                    hour(&c, 6, h).sold,
-                    hour(&c, 6, h).staffed,
-                    hour(&c, 6, h).gap
-                ),
-                (3, 2, 1)
-            );
+            let want = (sold, staffed, sold - staffed, true);
+            assert_eq!((x.sold, x.staffed, x.gap, x.understaffed), want, "{h}:00");
         }
         assert_eq!(c.sold_seat_hours, 8 + 8 + 12);
         assert_eq!(c.staffed_seat_hours, 8 + 4 + 4 + 2);
