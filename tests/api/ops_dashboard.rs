@@ -82,7 +82,7 @@ both_backends! {
         let shop_b = app.merchant("Book Nook").await;
         // C: shop A, day +5, 08-12, 1 seat (the missed one); A: shop A, day +7, 08-12, 2
         // seats; B: shop B, day +7, 12-16, 1 seat.
-        let (_, c_shifts) = booked(&app, &shop_a, "general", 5, (8, 12), 1).await;
+        let (c_booking, c_shifts) = booked(&app, &shop_a, "general", 5, (8, 12), 1).await;
         let (_, a_shifts) = booked(&app, &shop_a, "general", 7, (8, 12), 2).await;
         let (_, b_shifts) = booked(&app, &shop_b, "general", 7, (12, 16), 1).await;
         assert_eq!((c_shifts.len(), a_shifts.len(), b_shifts.len()), (1, 2, 1));
@@ -119,10 +119,42 @@ both_backends! {
         })
         .await;
 
-        // A payroll run of last week (nobody worked in it).
+        // A payroll run of last week, in which Li worked four hours for shop A, published
+        // and disputed by Li.
+        let worked_at = chrono::NaiveDate::parse_from_str(&day(-5), "%Y-%m-%d").unwrap().and_hms_opt(2, 0, 0).unwrap();
+        let (shift, booking, shop, agent) = (c_shifts[0].clone(), c_booking.clone(), shop_a.merchant_id(), li.id());
+        app.with_db(move |c| {
+            use cloudseat::db::schema::shift_assignments as sa;
+            diesel::insert_into(sa::table)
+                .values((
+                    sa::id.eq(uuid::Uuid::now_v7().to_string()),
+                    sa::shift_id.eq(&shift),
+                    sa::agent_id.eq(&agent),
+                    sa::merchant_id.eq(&shop),
+                    sa::booking_id.eq(&booking),
+                    sa::via.eq("claim"),
+                    sa::starts_at.eq(worked_at),
+                    sa::ends_at.eq(worked_at + Duration::hours(4)),
+                    sa::claimed_at.eq(worked_at - Duration::days(1)),
+                    sa::checked_in_at.eq(Some(worked_at)),
+                    sa::checked_out_at.eq(Some(worked_at + Duration::hours(4))),
+                    sa::ended_at.eq(Some(worked_at + Duration::hours(4))),
+                    sa::outcome.eq(Some("worked")),
+                ))
+                .execute(c)
+                .unwrap();
+        })
+        .await;
         let admin = app.admin().await;
         let run = run_for(&app, &admin, &day(-9), &day(-3)).await;
-        assert_eq!(run["status"], "draft");
+        assert_eq!((run["status"].as_str(), run["agent_count"].as_i64()), (Some("draft"), Some(1)), "{run}");
+        let run_id = run["id"].as_str().unwrap().to_owned();
+        let res = app.post_as(&format!("/api/admin/payroll/runs/{run_id}/publish"), &admin.access, &serde_json::json!({})).await;
+        assert_eq!(json_of(res).await["status"], "published");
+        let slip = json_of(app.get_as(&format!("/api/agents/me/payslips/{run_id}"), &li.access).await).await;
+        let line = slip["lines"][0]["id"].as_str().unwrap().to_owned();
+        let res = app.post_as(&format!("/api/agents/me/payslips/{run_id}/disputes"), &li.access, &serde_json::json!({"line": line, "reason": "I stayed longer"})).await;
+        assert_eq!(res.status(), 201);
 
         // The outbox: every mail so far delivered; then one held up for ten minutes and
         // waiting for its retry, and two given up.
@@ -202,15 +234,16 @@ both_backends! {
         let oldest = o["oldest_pending_secs"].as_i64().unwrap();
         assert!((600..660).contains(&oldest), "{oldest}");
 
-        // Payroll: the run just computed, no disputes.
+        // Payroll: the run, published, with Li's open dispute; its total as computed.
         let p = &body["payroll"];
-        assert_eq!(p["open_disputes"], 0);
+        assert_eq!(p["open_disputes"], 1);
         let runs = p["runs"].as_array().unwrap();
         assert_eq!(runs.len(), 1);
-        assert_eq!(runs[0]["run_id"], run["id"]);
-        assert_eq!((runs[0]["status"].as_str(), runs[0]["period_from"].as_str(), runs[0]["period_to"].as_str()), (Some("draft"), Some(day(-9).as_str()), Some(day(-3).as_str())));
-        assert_eq!((runs[0]["total_fen"].clone(), runs[0]["agent_count"].clone()), (run["total_fen"].clone(), run["agent_count"].clone()));
-        assert_eq!(runs[0]["open_disputes"], 0);
+        assert_eq!(runs[0]["run_id"], run_id.as_str());
+        assert_eq!((runs[0]["status"].as_str(), runs[0]["period_from"].as_str(), runs[0]["period_to"].as_str()), (Some("published"), Some(day(-9).as_str()), Some(day(-3).as_str())));
+        assert!(run["total_fen"].as_i64().unwrap() > 0);
+        assert_eq!((runs[0]["total_fen"].clone(), runs[0]["agent_count"].as_i64()), (run["total_fen"].clone(), Some(1)));
+        assert_eq!(runs[0]["open_disputes"], 1);
 
         // The default is three days; shops and agents are refused.
         let default = json_of(app.get_as("/api/admin/operations", &admin.access).await).await;
