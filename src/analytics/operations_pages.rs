@@ -1,8 +1,9 @@
 //! The admins' operations page (`/admin/operations`): the same figures as
 //! `GET /api/admin/operations`, with the sold-against-staffed chart drawn on the server
-//! beside its table, and a table per section. The page reloads itself every 30 seconds
-//! (a `meta refresh`, so no script is needed); `?refresh=off` stops that for anyone who
-//! reads at their own pace.
+//! beside its table, and a table per section. A small script (`/static/operations.js`)
+//! swaps in fresh figures every 30 seconds, with a button to pause; without script the page
+//! shows the figures it was drawn with. (Not a `meta refresh`: a timed reload of the whole
+//! page takes screen-reader users back to the top and cannot be paused.)
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, web};
@@ -22,10 +23,22 @@ use crate::web::chart::{PairedBarChart, paired_bar_chart};
 use crate::web::pages::{PageCtx, error_page, render};
 
 pub fn configure(cfg: &mut ServiceConfig) {
-    cfg.service(operations_page);
+    cfg.service(operations_page).service(operations_js);
 }
 
-/// How often the page reloads itself.
+const OPERATIONS_JS: &str = include_str!("../web/static/operations.js");
+
+/// The dashboard's updates: fetches the page every 30 seconds and swaps in the figures.
+#[utoipa::path(tag = "pages", responses((status = 200, content_type = "text/javascript", body = String)))]
+#[get("/static/operations.js")]
+async fn operations_js() -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header(("Content-Type", "text/javascript; charset=utf-8"))
+        .insert_header(("Cache-Control", "public, max-age=3600"))
+        .body(OPERATIONS_JS)
+}
+
+/// How often the page's script fetches fresh figures.
 pub const REFRESH_SECS: u32 = 30;
 /// The most x-axis labels the chart writes.
 const MAX_LABELS: usize = 12;
@@ -35,8 +48,6 @@ const MAX_LABELS: usize = 12;
 pub struct PageQuery {
     /// Market days from today, 1 to 14 (default 3).
     pub days: Option<String>,
-    /// `off` stops the automatic reload.
-    pub refresh: Option<String>,
 }
 
 struct HourRow {
@@ -94,9 +105,7 @@ struct OperationsPage<'a> {
     errors: Vec<(String, String)>,
     days: String,
     max_days: u32,
-    refresh: bool,
     refresh_secs: u32,
-    refresh_toggle: String,
     shown: Option<Shown>,
 }
 
@@ -241,7 +250,7 @@ fn shown(ctx: &PageCtx, d: &OperationsDashboard) -> Shown {
 }
 
 /// Seats sold against staffed per hour, no-shows today, queue health per shop, the outbox
-/// and payroll, reloading every 30 seconds.
+/// and payroll, updated every 30 seconds by its script.
 #[utoipa::path(tag = "pages", params(PageQuery), responses((status = 200, content_type = "text/html", body = String), (status = 303, description = "Not signed in"), (status = 403, content_type = "text/html", body = String), (status = 422, content_type = "text/html", body = String)))]
 #[get("/admin/operations")]
 async fn operations_page(
@@ -254,16 +263,13 @@ async fn operations_page(
         Err(res) => return res,
     };
     let ctx = &admin.ctx;
-    let refresh = q.refresh.as_deref() != Some("off");
     let raw_days = q.days.clone().unwrap_or_default();
     let mut page = OperationsPage {
         ctx,
         errors: Vec::new(),
         days: raw_days.clone(),
         max_days: MAX_DAYS,
-        refresh,
         refresh_secs: REFRESH_SECS,
-        refresh_toggle: String::new(),
         shown: None,
     };
     let (days, status) = match operations::parse_days(Some(&raw_days)) {
@@ -287,10 +293,6 @@ async fn operations_page(
     if status == StatusCode::OK {
         page.days = days.to_string();
     }
-    page.refresh_toggle = format!(
-        "/admin/operations?days={days}{}",
-        if refresh { "&refresh=off" } else { "" }
-    );
     match dashboard(&state, days).await {
         Ok(d) => page.shown = Some(shown(ctx, &d)),
         Err(e) => return error_page(ctx, e),

@@ -287,8 +287,14 @@ both_backends! {
         assert!(home.contains("<a href=\"/admin/operations\">Operations</a>"), "the admin navigation links it");
         let html = browser.get(app.url("/admin/operations")).send().await.unwrap().text().await.unwrap();
         assert!(html.contains("<h1>Operations dashboard</h1>"), "{html}");
-        assert!(html.contains("<meta http-equiv=\"refresh\" content=\"30\">"));
-        assert!(html.contains("href=\"/admin/operations?days=3&#38;refresh=off\""), "{html}");
+        // No timed reload of the whole page: a script swaps in the figures, with a pause.
+        assert!(!html.contains("http-equiv=\"refresh\""));
+        assert!(html.contains("<script src=\"/static/operations.js\" defer></script>"));
+        assert!(html.contains("<div id=\"ops-figures\" data-refresh=\"30\">"));
+        assert!(html.contains("id=\"ops-pause\" hidden data-pause=\"Pause updates\" data-resume=\"Resume updates\""), "{html}");
+        let js = app.api.get(app.url("/static/operations.js")).send().await.unwrap();
+        assert_eq!(js.headers()["content-type"], "text/javascript; charset=utf-8");
+        assert!(js.text().await.unwrap().contains("getElementById(\"ops-figures\")"));
         for empty in [
             "No seats are sold for these days.",
             "Nobody missed a check-in today.",
@@ -301,12 +307,9 @@ both_backends! {
         assert!(!html.contains("<svg"), "no chart without figures");
         assert!(html.contains("<dt>Waiting to be sent</dt><dd>"));
 
-        // Reloading stops on request and the choice is kept by the form.
-        let off = browser.get(app.url("/admin/operations?days=5&refresh=off")).send().await.unwrap().text().await.unwrap();
-        assert!(!off.contains("http-equiv=\"refresh\""));
-        assert!(off.contains("name=\"refresh\" value=\"off\""));
-        assert!(off.contains("value=\"5\""));
-        assert!(off.contains("href=\"/admin/operations?days=5\""));
+        // The form keeps the number of days asked for.
+        let five = browser.get(app.url("/admin/operations?days=5")).send().await.unwrap().text().await.unwrap();
+        assert!(five.contains("id=\"days\" name=\"days\" value=\"5\""), "{five}");
 
         // Chinese, with a booking so that the chart and its table show.
         let shop = app.merchant("Tea House").await;
@@ -326,6 +329,7 @@ both_backends! {
         assert!(zh.contains(">已售</text>") && zh.contains(">已排</text>"), "the legend");
         assert_eq!(zh.matches("<strong>人手不足</strong>").count(), 4);
         assert!(zh.contains("今天没有人错过签到。"));
+        assert!(zh.contains("data-pause=\"暂停更新\""));
         assert!(zh.contains("尚无薪资核算。"));
 
         // A bad number keeps the page with the default view and names the problem.
