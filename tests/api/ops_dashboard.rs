@@ -10,6 +10,7 @@ use crate::both_backends;
 use crate::helpers::{
     ChatFixture, TestApp, day, field_codes, insert_chat, insert_customer, problem, signed_in,
 };
+use crate::merchant_dash::worked;
 use crate::payroll::run_for;
 use crate::shifts::{
     act, booked, certified, claim, clock_to, json_of, past_early_access, shift_start,
@@ -122,29 +123,7 @@ both_backends! {
         // A payroll run of last week, in which Li worked four hours for shop A, published
         // and disputed by Li.
         let worked_at = chrono::NaiveDate::parse_from_str(&day(-5), "%Y-%m-%d").unwrap().and_hms_opt(2, 0, 0).unwrap();
-        let (shift, booking, shop, agent) = (c_shifts[0].clone(), c_booking.clone(), shop_a.merchant_id(), li.id());
-        app.with_db(move |c| {
-            use cloudseat::db::schema::shift_assignments as sa;
-            diesel::insert_into(sa::table)
-                .values((
-                    sa::id.eq(uuid::Uuid::now_v7().to_string()),
-                    sa::shift_id.eq(&shift),
-                    sa::agent_id.eq(&agent),
-                    sa::merchant_id.eq(&shop),
-                    sa::booking_id.eq(&booking),
-                    sa::via.eq("claim"),
-                    sa::starts_at.eq(worked_at),
-                    sa::ends_at.eq(worked_at + Duration::hours(4)),
-                    sa::claimed_at.eq(worked_at - Duration::days(1)),
-                    sa::checked_in_at.eq(Some(worked_at)),
-                    sa::checked_out_at.eq(Some(worked_at + Duration::hours(4))),
-                    sa::ended_at.eq(Some(worked_at + Duration::hours(4))),
-                    sa::outcome.eq(Some("worked")),
-                ))
-                .execute(c)
-                .unwrap();
-        })
-        .await;
+        worked(&app, &c_shifts[0], &c_booking, &shop_a.merchant_id(), &li.id(), worked_at).await;
         let admin = app.admin().await;
         let run = run_for(&app, &admin, &day(-9), &day(-3)).await;
         assert_eq!((run["status"].as_str(), run["agent_count"].as_i64()), (Some("draft"), Some(1)), "{run}");
