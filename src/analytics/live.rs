@@ -177,6 +177,18 @@ pub fn window(
     f
 }
 
+/// The chats waiting at `now` and how long the oldest of them has waited (seconds).
+pub fn queue(chats: &[LiveChat], now: NaiveDateTime) -> (u32, Option<i64>) {
+    let waiting: Vec<&LiveChat> = chats
+        .iter()
+        .filter(|c| WAITING.contains(&c.status.as_str()))
+        .collect();
+    (
+        waiting.len() as u32,
+        waiting.iter().map(|c| secs(c.queued_at, now)).max(),
+    )
+}
+
 /// Where the live figures stand at `now`. `day_start` is the market's midnight of `day`.
 pub struct Clockface {
     pub now: NaiveDateTime,
@@ -193,17 +205,14 @@ pub fn snapshot(
     target_secs: u32,
 ) -> LiveSnapshot {
     let now = clock.now;
-    let waiting: Vec<&LiveChat> = chats
-        .iter()
-        .filter(|c| WAITING.contains(&c.status.as_str()))
-        .collect();
+    let (waiting, longest_wait_secs) = queue(chats, now);
     LiveSnapshot {
         at: now.and_utc(),
         day: clock.day,
         time_zone: clock.time_zone.clone(),
         target_secs,
-        waiting: waiting.len() as u32,
-        longest_wait_secs: waiting.iter().map(|c| secs(c.queued_at, now)).max(),
+        waiting,
+        longest_wait_secs,
         in_progress: chats.iter().filter(|c| c.status == "assigned").count() as u32,
         left_messages: chats.iter().filter(|c| c.status == "left_message").count() as u32,
         agents_on_shift: staff.on_shift,

@@ -134,6 +134,7 @@ pub fn booked_periods(conn: &mut DbConn, merchant: &str) -> QueryResult<BTreeMap
 type LiveRow = (
     String,
     String,
+    String,
     NaiveDateTime,
     NaiveDateTime,
     Option<NaiveDateTime>,
@@ -143,18 +144,20 @@ type LiveRow = (
     Option<NaiveDateTime>,
 );
 
-fn live_row(r: LiveRow) -> (String, LiveChat) {
+/// (id, shop, chat) of a row.
+fn live_row(r: LiveRow) -> (String, String, LiveChat) {
     (
         r.0,
+        r.1,
         LiveChat {
-            status: r.1,
-            created_at: r.2,
-            queued_at: r.3,
-            accepted_at: r.4,
-            first_response_at: r.5,
-            closed_at: r.6,
-            rating: r.7,
-            rated_at: r.8,
+            status: r.2,
+            created_at: r.3,
+            queued_at: r.4,
+            accepted_at: r.5,
+            first_response_at: r.6,
+            closed_at: r.7,
+            rating: r.8,
+            rated_at: r.9,
         },
     )
 }
@@ -167,8 +170,21 @@ pub fn live_chats(
     merchant: &str,
     since: NaiveDateTime,
 ) -> QueryResult<Vec<LiveChat>> {
+    Ok(live_chats_by_shop(conn, Some(merchant), since)?
+        .remove(merchant)
+        .unwrap_or_default())
+}
+
+/// [`live_chats`] of one shop or, with `None`, of every shop at once (two queries either
+/// way), by shop.
+pub fn live_chats_by_shop(
+    conn: &mut DbConn,
+    merchant: Option<&str>,
+    since: NaiveDateTime,
+) -> QueryResult<BTreeMap<String, Vec<LiveChat>>> {
     let columns = (
         chats::id,
+        chats::merchant_id,
         chats::status,
         chats::created_at,
         chats::queued_at,
@@ -178,48 +194,76 @@ pub fn live_chats(
         chats::rating,
         chats::rated_at,
     );
-    let recent: Vec<LiveRow> = chats::table
-        .filter(chats::merchant_id.eq(merchant))
+    let mut recent = chats::table
         .filter(chats::created_at.ge(since - Duration::days(1)))
         .select(columns)
-        .load(conn)?;
-    let open: Vec<LiveRow> = chats::table
-        .filter(chats::merchant_id.eq(merchant))
+        .into_boxed();
+    let mut open = chats::table
         .filter(chats::status.eq_any(OPEN))
         .select(columns)
-        .load(conn)?;
+        .into_boxed();
+    if let Some(m) = merchant {
+        recent = recent.filter(chats::merchant_id.eq(m.to_owned()));
+        open = open.filter(chats::merchant_id.eq(m.to_owned()));
+    }
+    let recent: Vec<LiveRow> = recent.load(conn)?;
+    let open: Vec<LiveRow> = open.load(conn)?;
     let mut seen = BTreeSet::new();
-    Ok(recent
-        .into_iter()
-        .chain(open)
-        .map(live_row)
-        .filter(|(id, _)| seen.insert(id.clone()))
-        .map(|(_, chat)| chat)
-        .collect())
+    let mut by_shop: BTreeMap<String, Vec<LiveChat>> = BTreeMap::new();
+    for (id, shop, chat) in recent.into_iter().chain(open).map(live_row) {
+        if seen.insert(id) {
+            by_shop.entry(shop).or_default().push(chat);
+        }
+    }
+    Ok(by_shop)
 }
 
 /// Agents checked in on the shop's shifts now, and how many of them are online.
 pub fn staff_now(conn: &mut DbConn, merchant: &str, now: NaiveDateTime) -> QueryResult<Staff> {
-    let mut agents: Vec<String> = shift_assignments::table
-        .filter(shift_assignments::merchant_id.eq(merchant))
+    Ok(staff_by_shop(conn, Some(merchant), now)?
+        .remove(merchant)
+        .unwrap_or_default())
+}
+
+/// [`staff_now`] of one shop or, with `None`, of every shop with someone checked in (two
+/// queries either way), by shop.
+pub fn staff_by_shop(
+    conn: &mut DbConn,
+    merchant: Option<&str>,
+    now: NaiveDateTime,
+) -> QueryResult<BTreeMap<String, Staff>> {
+    let mut on_shift = shift_assignments::table
         .filter(shift_assignments::checked_in_at.is_not_null())
         .filter(shift_assignments::checked_out_at.is_null())
         .filter(shift_assignments::ended_at.is_null())
         .filter(shift_assignments::ends_at.gt(now))
-        .select(shift_assignments::agent_id)
-        .load(conn)?;
-    agents.sort();
-    agents.dedup();
-    let online: i64 = agent_presence::table
-        .filter(agent_presence::agent_id.eq_any(&agents))
+        .select((shift_assignments::merchant_id, shift_assignments::agent_id))
+        .into_boxed();
+    if let Some(m) = merchant {
+        on_shift = on_shift.filter(shift_assignments::merchant_id.eq(m.to_owned()));
+    }
+    let pairs: BTreeSet<(String, String)> = on_shift
+        .load::<(String, String)>(conn)?
+        .into_iter()
+        .collect();
+    let mut online = agent_presence::table
         .filter(agent_presence::status.eq("online"))
         .filter(agent_presence::connections.gt(0))
-        .count()
-        .get_result(conn)?;
-    Ok(Staff {
-        on_shift: agents.len() as u32,
-        online: u32::try_from(online).unwrap_or(0),
-    })
+        .select(agent_presence::agent_id)
+        .into_boxed();
+    if merchant.is_some() {
+        // One shop's few agents; every shop's would be most of the online pool anyway.
+        let agents: Vec<String> = pairs.iter().map(|(_, a)| a.clone()).collect();
+        online = online.filter(agent_presence::agent_id.eq_any(agents));
+    }
+    let online: BTreeSet<String> = online.load::<String>(conn)?.into_iter().collect();
+    let mut by_shop: BTreeMap<String, Staff> = BTreeMap::new();
+    for (shop, agent) in &pairs {
+        let staff = by_shop.entry(shop.clone()).or_default();
+        staff.on_shift += 1;
+        staff.online += u32::from(online.contains(agent));
+    }
+    Ok(by_shop)
 }
 
 // ----- report subscriptions -----

@@ -13,6 +13,9 @@
 //! - [`continuity`] and [`live`]: a shop's continuity of agents, rotation and renewals, and
 //!   its live service figures (pure), served by [`merchant_routes`] and
 //!   [`merchant_pages`] and mailed by [`merchant_reports`].
+//! - [`operations`]: the admins' operations dashboard (sold against staffed seats per hour,
+//!   no-shows today, queue health across shops, outbox and payroll), its facts loaded by
+//!   [`operations_store`], served by [`operations_routes`] and [`operations_pages`].
 
 pub mod at_risk;
 pub mod at_risk_pages;
@@ -35,3 +38,9 @@ pub mod merchant_pages;
 pub mod merchant_reports;
 pub mod merchant_routes;
 pub mod merchant_store;
+
+// The platform's side (issue 8): the admins' operations dashboard.
+pub mod operations;
+pub mod operations_pages;
+pub mod operations_routes;
+pub mod operations_store;

@@ -95,6 +95,19 @@ impl Refusal {
     }
 }
 
+/// Whether the holder of a claimed shift missed its check-in at `now`: the `grace` after
+/// the start has run out and, for a shift taken over late, the grace after the claim too.
+/// The no-show job ends such holdings as no-shows; the operations dashboard lists the ones
+/// it has not reached yet. The one definition of a no-show.
+pub fn check_in_missed(
+    starts_at: NaiveDateTime,
+    claimed_at: NaiveDateTime,
+    grace: Duration,
+    now: NaiveDateTime,
+) -> bool {
+    now >= starts_at + grace && now >= claimed_at + grace
+}
+
 pub(crate) fn local_midnight(zone: Tz, day: NaiveDate) -> NaiveDateTime {
     // Midnight may not exist (a DST jump at 00:00): take the first instant of the day.
     let start = day.and_hms_opt(0, 0, 0).unwrap_or_default();

@@ -792,7 +792,7 @@ pub fn mark_no_show(
     };
     let grace = Duration::minutes(ctx.rules.shifts.no_show_grace_minutes.into());
     // Taken over late (urgent): the grace runs from the claim.
-    if now < assignment.claimed_at + grace {
+    if !claim::check_in_missed(shift.starts_at, assignment.claimed_at, grace, now) {
         return Ok(false);
     }
     let bonus = shift

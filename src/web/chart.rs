@@ -221,6 +221,94 @@ pub fn bar_chart(chart: &LineChart<'_>) -> String {
     s
 }
 
+/// Two series side by side per slot (sold against staffed, say): the first bar in the
+/// plain colour, the second in the alternate one, with a legend naming both under the
+/// axis. Long series label only every `label_every`-th slot (1: every one) so the labels
+/// stay readable; the table beside the chart has them all.
+pub struct PairedBarChart<'a> {
+    pub id: &'a str,
+    pub title: &'a str,
+    pub description: &'a str,
+    /// Slot labels and the two values of each slot.
+    pub slots: &'a [(String, f64, f64)],
+    /// The two series' names, in the page's language.
+    pub legend: [&'a str; 2],
+    pub max: f64,
+    pub label_every: usize,
+    pub format: &'a dyn Fn(f64) -> String,
+}
+
+/// The paired chart as an `<svg>` element, on a y axis from 0 to `max`.
+pub fn paired_bar_chart(chart: &PairedBarChart<'_>) -> String {
+    let id = safe_id(chart.id);
+    let max = chart.max.max(0.0);
+    let n = chart.slots.len().max(1);
+    let slot = (WIDTH - LEFT - RIGHT) / n as f64;
+    let center = |i: usize| LEFT + slot * (i as f64 + 0.5);
+    let mut s = frame(&id, chart.title, chart.description, 0.0, max, chart.format);
+    let every = chart.label_every.max(1);
+    let labels: Vec<Point> = chart
+        .slots
+        .iter()
+        .enumerate()
+        .map(|(i, (label, _, _))| Point {
+            label: if i % every == 0 {
+                label.clone()
+            } else {
+                String::new()
+            },
+            value: None,
+        })
+        .collect();
+    x_labels(&mut s, &labels, center);
+    let width = (slot * 0.4).min(24.0);
+    let base = y_of(0.0, 0.0, max);
+    for (series, class) in [(0, "chart-bars"), (1, "chart-bars chart-bars-alt")] {
+        let _ = write!(s, "<g class=\"{class}\" aria-hidden=\"true\">");
+        for (i, (_, first, second)) in chart.slots.iter().enumerate() {
+            let v = if series == 0 { *first } else { *second };
+            let top = y_of(v, 0.0, max);
+            let x = if series == 0 {
+                center(i) - width
+            } else {
+                center(i)
+            };
+            let _ = write!(
+                s,
+                "<rect x=\"{x}\" y=\"{y}\" width=\"{w}\" height=\"{h}\"/>",
+                x = num(x),
+                y = num(top.min(base)),
+                w = num(width),
+                h = num((base - top).abs()),
+            );
+        }
+        s.push_str("</g>");
+    }
+    // The legend, under the labels: a swatch and the series' name each.
+    s.push_str("<g class=\"chart-legend\" aria-hidden=\"true\">");
+    let y = HEIGHT - 6.0;
+    for (i, (name, class)) in chart
+        .legend
+        .iter()
+        .zip(["chart-bars", "chart-bars chart-bars-alt"])
+        .enumerate()
+    {
+        let x = LEFT + 200.0 * i as f64;
+        let _ = write!(
+            s,
+            "<g class=\"{class}\"><rect x=\"{rx}\" y=\"{ry}\" width=\"12\" height=\"12\"/></g>\
+             <text x=\"{tx}\" y=\"{y}\">{name}</text>",
+            rx = num(x),
+            ry = num(y - 11.0),
+            tx = num(x + 18.0),
+            y = num(y),
+            name = escape(name),
+        );
+    }
+    s.push_str("</g></svg>");
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -335,6 +423,46 @@ mod tests {
             "no bar for a missing value"
         );
         assert!(svg.contains(">P1</text>"));
+        assert!(svg.ends_with("</svg>"));
+    }
+
+    #[test]
+    fn paired_bars_sit_side_by_side_with_a_legend_and_thinned_labels() {
+        let slots: Vec<(String, f64, f64)> = (0..4)
+            .map(|i| (format!("{:02}:00", 8 + i), f64::from(i), 2.0))
+            .collect();
+        let svg = paired_bar_chart(&PairedBarChart {
+            id: "sold-staffed",
+            title: "Sold & staffed",
+            description: "Per hour",
+            slots: &slots,
+            legend: ["Sold", "Staffed <agents>"],
+            max: 4.0,
+            label_every: 2,
+            format: &|v| format!("{v:.0}"),
+        });
+        assert!(svg.contains("aria-labelledby=\"sold-staffed-title sold-staffed-desc\""));
+        assert!(svg.contains("<title id=\"sold-staffed-title\">Sold &amp; staffed</title>"));
+        // Four slots of 142 from x = 56, bars 24 wide left and right of each centre (127):
+        // the first series' 3 of 4 stands 147 high from 212.
+        assert!(
+            svg.contains("<rect x=\"103\" y=\"212\" width=\"24\" height=\"0\"/>"),
+            "{svg}"
+        );
+        assert!(
+            svg.contains("<rect x=\"127\" y=\"114\" width=\"24\" height=\"98\"/>"),
+            "{svg}"
+        );
+        assert!(
+            svg.contains("<rect x=\"529\" y=\"65\" width=\"24\" height=\"147\"/>"),
+            "{svg}"
+        );
+        // 8 bars and 2 legend swatches.
+        assert_eq!(svg.matches("<rect").count(), 10);
+        assert!(svg.contains(">08:00</text>") && svg.contains(">10:00</text>"));
+        assert!(!svg.contains(">09:00</text>") && !svg.contains(">11:00</text>"));
+        assert!(svg.contains(">Staffed &lt;agents&gt;</text>"));
+        assert!(svg.contains("class=\"chart-bars chart-bars-alt\""));
         assert!(svg.ends_with("</svg>"));
     }
 

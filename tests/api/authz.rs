@@ -334,6 +334,14 @@ fn rules(app: &TestApp, cast: &Cast) -> Vec<Rule> {
             body: None,
             expect: admin_only(200),
         },
+        // The operations dashboard: admins only.
+        Rule {
+            method: "GET",
+            documented: "/api/admin/operations",
+            path: "/api/admin/operations?days=2".into(),
+            body: None,
+            expect: admin_only(200),
+        },
         // At-risk agents and follow-ups: admins only; shops (A or B) see nothing.
         Rule {
             method: "GET",

@@ -29,6 +29,7 @@ mod merchant_dash;
 mod migrations;
 mod openapi;
 mod operations;
+mod ops_dashboard;
 mod pages;
 mod payroll;
 mod payroll_corrections;

@@ -32,7 +32,7 @@ fn local_day(t: NaiveDateTime) -> NaiveDate {
 }
 
 /// A worked shift of `shop`'s booking, held by `agent` from `start` for four hours.
-async fn worked(
+pub(crate) async fn worked(
     app: &TestApp,
     shift: &str,
     booking: &str,
