@@ -309,8 +309,16 @@ pub fn fill(conn: &mut DbConn, rules: &Ruleset) -> Result<Vec<DemoLogin>, DemoEr
         crate::certification::demo::seed(conn, &skills, &demo_agents, &admin_id, now).map_err(
             |e| DemoError::Other(anyhow::anyhow!("demo certification data failed: {e}")),
         )?;
-        crate::demo_history::fill(conn, rules, &admin_id, &history_shops, &hash, now)
+        let history = crate::demo_history::fill(conn, rules, &admin_id, &history_shops, &hash, now)
             .map_err(|e| DemoError::Other(anyhow::anyhow!("demo history failed: {e:?}")))?;
+        tracing::info!(
+            agents = history.agents,
+            bookings = history.bookings,
+            shifts_worked = history.shifts_worked,
+            chats = history.chats,
+            payroll_runs = history.payroll_runs,
+            "demo history written"
+        );
         book_next_peak(conn, rules, &owners)?;
         Ok(logins)
     })

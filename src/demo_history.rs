@@ -583,6 +583,15 @@ const TALKS_EN: [[&str; 4]; 3] = [
     ],
 ];
 
+/// Conversation `pick` (modulo the count) in the customer's language.
+fn talk(zh: bool, pick: usize) -> [&'static str; 4] {
+    if zh {
+        TALKS_ZH[pick % TALKS_ZH.len()]
+    } else {
+        TALKS_EN[pick % TALKS_EN.len()]
+    }
+}
+
 const COMMENTS: [&str; 4] = [
     "Very helpful, thank you!",
     "回复很快，很专业",
@@ -1538,14 +1547,7 @@ fn write_chats(
                 agent_id: None,
                 note: None,
             });
-            let first_line = |zh: bool, pick: usize| -> [&'static str; 4] {
-                if zh {
-                    TALKS_ZH[pick % TALKS_ZH.len()]
-                } else {
-                    TALKS_EN[pick % TALKS_EN.len()]
-                }
-            };
-            let talk = first_line(customer.zh, rng.between(0, 11) as usize);
+            let talk = talk(customer.zh, rng.between(0, 11) as usize);
             messages.push(MessageInsert {
                 chat_id: chat_id.clone(),
                 seq: 1,
