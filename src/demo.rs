@@ -144,6 +144,7 @@ pub fn fill(conn: &mut DbConn, rules: &Ruleset) -> Result<Vec<DemoLogin>, DemoEr
             ),
         ];
         let mut owners: Vec<(AccountId, MerchantId)> = Vec::new();
+        let mut history_shops = Vec::new();
         for (shop, staff, age_days) in shops {
             let mid = MerchantId::new();
             let joined = now - Duration::days(age_days);
@@ -159,6 +160,11 @@ pub fn fill(conn: &mut DbConn, rules: &Ruleset) -> Result<Vec<DemoLogin>, DemoEr
                 )?;
                 let mut note = shop.to_owned();
                 if i == 0 {
+                    history_shops.push(crate::demo_history::Shop {
+                        owner: id.clone(),
+                        merchant: mid.clone(),
+                        joined,
+                    });
                     owners.push((id, mid.clone()));
                     // The shop front with the chat widget, for trying the customer side.
                     let (key, _) = crate::merchant_api::keys::widget_key(conn, &mid, now)?;
@@ -303,6 +309,16 @@ pub fn fill(conn: &mut DbConn, rules: &Ruleset) -> Result<Vec<DemoLogin>, DemoEr
         crate::certification::demo::seed(conn, &skills, &demo_agents, &admin_id, now).map_err(
             |e| DemoError::Other(anyhow::anyhow!("demo certification data failed: {e}")),
         )?;
+        let history = crate::demo_history::fill(conn, rules, &admin_id, &history_shops, &hash, now)
+            .map_err(|e| DemoError::Other(anyhow::anyhow!("demo history failed: {e:?}")))?;
+        tracing::info!(
+            agents = history.agents,
+            bookings = history.bookings,
+            shifts_worked = history.shifts_worked,
+            chats = history.chats,
+            payroll_runs = history.payroll_runs,
+            "demo history written"
+        );
         book_next_peak(conn, rules, &owners)?;
         Ok(logins)
     })

@@ -19,6 +19,7 @@ pub mod clock;
 pub mod config;
 pub mod db;
 pub mod demo;
+pub mod demo_history;
 pub mod error;
 pub mod mail;
 pub mod merchant_api;

@@ -19,6 +19,7 @@ mod chat_fairness;
 mod chat_relay;
 mod churn;
 mod cli;
+mod demo_history;
 mod earnings;
 mod exam_pages;
 mod exams;

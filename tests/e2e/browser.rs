@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 use crate::helpers::{Backend, PASSWORD, Session, TestApp, spawn_app};
 
 mod at_risk;
+mod demo;
 mod operations;
 mod quality;
 
