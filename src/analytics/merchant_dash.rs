@@ -43,7 +43,7 @@ pub struct RangeQuery {
     pub to: Option<String>,
 }
 
-fn parse_day(raw: Option<&str>) -> Result<Option<NaiveDate>, Invalid> {
+pub(crate) fn parse_day(raw: Option<&str>) -> Result<Option<NaiveDate>, Invalid> {
     match raw.map(str::trim).filter(|s| !s.is_empty()) {
         None => Ok(None),
         Some(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d")

@@ -13,6 +13,9 @@
 //! - [`continuity`] and [`live`]: a shop's continuity of agents, rotation and renewals, and
 //!   its live service figures (pure), served by [`merchant_routes`] and
 //!   [`merchant_pages`] and mailed by [`merchant_reports`].
+//! - [`timeline`]: every agent's day as offline, away, idle or in chats, on or off shift,
+//!   and the hours worked per shop; loaded by [`timeline_store`], served by
+//!   [`timeline_routes`] and [`timeline_pages`].
 
 pub mod at_risk;
 pub mod at_risk_pages;
@@ -35,3 +38,7 @@ pub mod merchant_pages;
 pub mod merchant_reports;
 pub mod merchant_routes;
 pub mod merchant_store;
+
+// The agent activity timeline (issue 8): presence, shifts and chats per local day, and the
+// hours worked per shop.
+pub mod timeline;
