@@ -98,7 +98,7 @@ pub struct ContinuityReport {
 }
 
 /// Refuses a shop that does not exist (admins may name any).
-fn require_shop(conn: &mut crate::db::DbConn, merchant: &str) -> Result<(), AppError> {
+pub(crate) fn require_shop(conn: &mut crate::db::DbConn, merchant: &str) -> Result<(), AppError> {
     crate::accounts::store::find_merchant(conn, &MerchantId(merchant.to_owned()))?
         .map(|_| ())
         .ok_or(AppError::NotFound)

@@ -42,3 +42,6 @@ pub mod merchant_store;
 // The agent activity timeline (issue 8): presence, shifts and chats per local day, and the
 // hours worked per shop.
 pub mod timeline;
+pub mod timeline_pages;
+pub mod timeline_routes;
+pub mod timeline_store;

@@ -330,7 +330,8 @@ fn covers(spans: &[Span], at: NaiveDateTime) -> bool {
     spans.get(i).is_some_and(|s| s.start <= at)
 }
 
-fn hours(secs: i64) -> f64 {
+/// Seconds as hours, two decimals.
+pub fn hours(secs: i64) -> f64 {
     (secs as f64 / 36.0).round() / 100.0
 }
 
@@ -575,13 +576,12 @@ pub struct WorkedChat {
     pub rating: Option<i32>,
 }
 
+/// A chat's close time and rating, by chat id.
+pub type ChatOutcomes = BTreeMap<String, (Option<NaiveDateTime>, Option<i32>)>;
+
 /// The chats among `holds` the agent held at some time within `window`, by start;
 /// `chats` gives each chat's close and rating.
-pub fn chats_held(
-    holds: &[Hold],
-    window: Span,
-    chats: &BTreeMap<String, (Option<NaiveDateTime>, Option<i32>)>,
-) -> Vec<WorkedChat> {
+pub fn chats_held(holds: &[Hold], window: Span, chats: &ChatOutcomes) -> Vec<WorkedChat> {
     let mut by: BTreeMap<&str, (NaiveDateTime, i64, bool)> = BTreeMap::new();
     for h in holds {
         let in_window = h.span.start < window.end && window.start < h.span.end;

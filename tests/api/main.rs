@@ -41,6 +41,7 @@ mod shift_pages;
 mod shifts;
 mod staffing;
 mod talent_pool;
+mod timeline;
 mod trial_pages;
 mod trials;
 mod workspace_pages;
