@@ -29,7 +29,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, SubsecRound, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -445,7 +445,46 @@ fn day(date: NaiveDate, bounds: Span, now: NaiveDateTime, history: &History) -> 
     out
 }
 
-/// The timeline of `from..=to` in `zone`, one entry per day.
+fn whole(t: NaiveDateTime) -> NaiveDateTime {
+    t.trunc_subsecs(0)
+}
+
+impl History {
+    /// Every instant to the whole second, so that segments of whole seconds add up to the
+    /// day exactly (the record keeps milliseconds).
+    fn whole_seconds(&self) -> History {
+        let span = |s: Span| Span::new(whole(s.start), whole(s.end));
+        History {
+            presence: self
+                .presence
+                .iter()
+                .map(|(at, p)| (whole(*at), *p))
+                .collect(),
+            worked: self
+                .worked
+                .iter()
+                .filter_map(|w| {
+                    Some(Worked {
+                        span: span(w.span)?,
+                        ..w.clone()
+                    })
+                })
+                .collect(),
+            holds: self
+                .holds
+                .iter()
+                .filter_map(|h| {
+                    Some(Hold {
+                        span: span(h.span)?,
+                        ..h.clone()
+                    })
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The timeline of `from..=to` in `zone`, one entry per day, in whole seconds.
 pub fn timeline(
     zone: Tz,
     from: NaiveDate,
@@ -453,9 +492,10 @@ pub fn timeline(
     now: NaiveDateTime,
     history: &History,
 ) -> Vec<Day> {
+    let history = history.whole_seconds();
     day_windows(zone, from, to)
         .into_iter()
-        .map(|(date, bounds)| day(date, bounds, now, history))
+        .map(|(date, bounds)| day(date, bounds, whole(now), &history))
         .collect()
 }
 
@@ -930,16 +970,17 @@ mod tests {
     fn arb_history() -> impl Strategy<Value = History> {
         let base = t("2026-03-27 00:00");
         let at = move |m: i64| base + Duration::minutes(m);
-        let presence = prop::collection::vec((0i64..7200, 0u8..3), 0..20).prop_map(move |v| {
-            v.into_iter()
-                .map(|(m, p)| {
-                    (
-                        at(m),
-                        [Presence::Online, Presence::Away, Presence::Offline][p as usize],
-                    )
-                })
-                .collect::<Vec<_>>()
-        });
+        let presence =
+            prop::collection::vec((0i64..7200, 0u8..3, 0i64..1000), 0..20).prop_map(move |v| {
+                v.into_iter()
+                    .map(|(m, p, ms)| {
+                        (
+                            at(m) + Duration::milliseconds(ms),
+                            [Presence::Online, Presence::Away, Presence::Offline][p as usize],
+                        )
+                    })
+                    .collect::<Vec<_>>()
+            });
         let spans = move || {
             prop::collection::vec((0i64..7200, 1i64..600), 0..8).prop_map(move |v| {
                 v.into_iter()
@@ -971,11 +1012,11 @@ mod tests {
             now_min in 0i64..8000,
         ) {
             let zone: Tz = chrono_tz::Europe::Berlin;
-            let now = t("2026-03-27 00:00") + Duration::minutes(now_min);
+            let now = t("2026-03-27 00:00") + Duration::minutes(now_min) + Duration::milliseconds(now_min % 997);
             let (from, to) = (d("2026-03-27"), d("2026-03-31"));
             let days = timeline(zone, from, to, now, &history);
             let start = local_midnight(zone, from);
-            let end = local_midnight(zone, d("2026-04-01")).min(now).max(start);
+            let end = local_midnight(zone, d("2026-04-01")).min(whole(now)).max(start);
             let mut cursor = start;
             for day in &days {
                 prop_assert!(day.start.naive_utc() >= cursor || day.segments.is_empty());
