@@ -254,6 +254,8 @@ impl Application {
                 .configure(crate::analytics::merchant_pages::configure)
                 .configure(crate::analytics::operations_routes::configure)
                 .configure(crate::analytics::operations_pages::configure)
+                .configure(crate::analytics::timeline_routes::configure)
+                .configure(crate::analytics::timeline_pages::configure)
                 .split_for_parts();
             app.configure(|cfg| crate::web::extractor_configs(cfg, max_body))
                 .service(SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", api))

@@ -43,7 +43,7 @@ pub struct RangeQuery {
     pub to: Option<String>,
 }
 
-fn parse_day(raw: Option<&str>) -> Result<Option<NaiveDate>, Invalid> {
+pub(crate) fn parse_day(raw: Option<&str>) -> Result<Option<NaiveDate>, Invalid> {
     match raw.map(str::trim).filter(|s| !s.is_empty()) {
         None => Ok(None),
         Some(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d")
@@ -98,7 +98,7 @@ pub struct ContinuityReport {
 }
 
 /// Refuses a shop that does not exist (admins may name any).
-fn require_shop(conn: &mut crate::db::DbConn, merchant: &str) -> Result<(), AppError> {
+pub(crate) fn require_shop(conn: &mut crate::db::DbConn, merchant: &str) -> Result<(), AppError> {
     crate::accounts::store::find_merchant(conn, &MerchantId(merchant.to_owned()))?
         .map(|_| ())
         .ok_or(AppError::NotFound)

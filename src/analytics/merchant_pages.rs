@@ -42,7 +42,7 @@ async fn dashboard_js() -> HttpResponse {
 }
 
 /// A shop staff member's page session: the page context, the shop and the account.
-async fn staff_session(
+pub(crate) async fn staff_session(
     state: &AppState,
     req: &HttpRequest,
 ) -> Result<(PageCtx, MerchantId, AccountId), HttpResponse> {

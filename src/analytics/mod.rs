@@ -16,6 +16,9 @@
 //! - [`operations`]: the admins' operations dashboard (sold against staffed seats per hour,
 //!   no-shows today, queue health across shops, outbox and payroll), its facts loaded by
 //!   [`operations_store`], served by [`operations_routes`] and [`operations_pages`].
+//! - [`timeline`]: every agent's day as offline, away, idle or in chats, on or off shift,
+//!   and the hours worked per shop; loaded by [`timeline_store`], served by
+//!   [`timeline_routes`] and [`timeline_pages`].
 
 pub mod at_risk;
 pub mod at_risk_pages;
@@ -44,3 +47,9 @@ pub mod operations;
 pub mod operations_pages;
 pub mod operations_routes;
 pub mod operations_store;
+// The agent activity timeline (issue 8): presence, shifts and chats per local day, and the
+// hours worked per shop.
+pub mod timeline;
+pub mod timeline_pages;
+pub mod timeline_routes;
+pub mod timeline_store;

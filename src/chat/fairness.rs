@@ -317,31 +317,40 @@ fn total_secs(spans: &[Span]) -> i64 {
     spans.iter().map(Span::secs).sum()
 }
 
-/// The online spans within `window`, from presence changes in any order.
-pub fn online_spans(changes: &[(NaiveDateTime, Presence)], window: Span) -> Vec<Span> {
+/// The presence in force over `window`, from presence changes in any order: spans that
+/// partition the window exactly, adjacent ones of different status. Before the first
+/// change the agent is offline; a change at or after the window's end does not count.
+/// The activity timeline ([`crate::analytics::timeline`]) and the online time here both
+/// read presence through this one function.
+pub fn status_spans(changes: &[(NaiveDateTime, Presence)], window: Span) -> Vec<(Span, Presence)> {
     let mut changes = changes.to_vec();
     changes.sort_by_key(|(at, _)| *at);
     let mut out = Vec::new();
-    let mut since: Option<NaiveDateTime> = None;
+    let mut since = window.start;
     let mut state = Presence::Offline;
     for (at, next) in changes {
         let at = at.max(window.start);
         if at >= window.end {
             break;
         }
-        match (state == Presence::Online, next == Presence::Online) {
-            (false, true) => since = Some(at),
-            (true, false) => {
-                out.extend(since.take().and_then(|s| Span::new(s, at)));
-            }
-            _ => {}
+        if next == state {
+            continue;
         }
+        out.extend(Span::new(since, at).map(|s| (s, state)));
+        since = at;
         state = next;
     }
-    if let Some(s) = since {
-        out.extend(Span::new(s, window.end));
-    }
+    out.extend(Span::new(since, window.end).map(|s| (s, state)));
     out
+}
+
+/// The online spans within `window`, from presence changes in any order.
+pub fn online_spans(changes: &[(NaiveDateTime, Presence)], window: Span) -> Vec<Span> {
+    status_spans(changes, window)
+        .into_iter()
+        .filter(|(_, p)| *p == Presence::Online)
+        .map(|(s, _)| s)
+        .collect()
 }
 
 /// Available seconds in `spans` before `at`.

@@ -132,7 +132,7 @@ pub fn records(
 
 /// The presence changes of `agents` within `window`, and the last one of each before it
 /// (the status in force when the window opens).
-fn presence(
+pub(crate) fn presence(
     conn: &mut DbConn,
     agents: &[String],
     window: Span,

@@ -309,6 +309,103 @@ pub fn paired_bar_chart(chart: &PairedBarChart<'_>) -> String {
     s
 }
 
+/// One band of a strip: from `start` to `end` as shares (0 to 1) of the row, drawn in the
+/// style `class` names (a CSS class, e.g. `strip-away`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Band {
+    pub start: f64,
+    pub end: f64,
+    pub class: &'static str,
+}
+
+/// One row of a strip chart: its label (left) and its bands.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StripRow {
+    pub label: String,
+    pub bands: Vec<Band>,
+    /// A thinner band drawn under the row (e.g. time on shift), in the same shares.
+    pub under: Vec<(f64, f64)>,
+}
+
+/// A strip chart: a row per item (a day), each a bar across the full width with coloured
+/// bands, and `ticks` labelled along the top (e.g. hours of the day at their shares).
+pub struct StripChart<'a> {
+    pub id: &'a str,
+    pub title: &'a str,
+    pub description: &'a str,
+    pub rows: &'a [StripRow],
+    pub ticks: &'a [(f64, String)],
+}
+
+const STRIP_ROW: f64 = 28.0;
+const STRIP_BAR: f64 = 16.0;
+const STRIP_LEFT: f64 = 96.0;
+
+/// The strip chart as an `<svg>` element, with the same accessible frame as the others.
+pub fn strip_chart(chart: &StripChart<'_>) -> String {
+    let id = safe_id(chart.id);
+    let height = TOP + 16.0 + STRIP_ROW * chart.rows.len() as f64 + 8.0;
+    let span = WIDTH - STRIP_LEFT - RIGHT;
+    let x = |share: f64| STRIP_LEFT + span * share.clamp(0.0, 1.0);
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        "<svg class=\"chart strip\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {w} {h}\" \
+         role=\"img\" aria-labelledby=\"{id}-title {id}-desc\" preserveAspectRatio=\"xMidYMid meet\">\
+         <title id=\"{id}-title\">{title}</title><desc id=\"{id}-desc\">{desc}</desc>",
+        w = num(WIDTH),
+        h = num(height),
+        title = escape(chart.title),
+        desc = escape(chart.description),
+    );
+    s.push_str("<g class=\"chart-grid\" aria-hidden=\"true\">");
+    for (share, label) in chart.ticks {
+        let _ = write!(
+            s,
+            "<line x1=\"{x}\" y1=\"{y1}\" x2=\"{x}\" y2=\"{y2}\"/>\
+             <text x=\"{x}\" y=\"{ty}\" text-anchor=\"middle\">{label}</text>",
+            x = num(x(*share)),
+            y1 = num(TOP + 4.0),
+            y2 = num(height - 8.0),
+            ty = num(TOP),
+            label = escape(label),
+        );
+    }
+    s.push_str("</g><g class=\"chart-strips\" aria-hidden=\"true\">");
+    for (i, row) in chart.rows.iter().enumerate() {
+        let top = TOP + 16.0 + STRIP_ROW * i as f64;
+        let _ = write!(
+            s,
+            "<text x=\"{tx}\" y=\"{ty}\" text-anchor=\"end\" dominant-baseline=\"middle\">{label}</text>",
+            tx = num(STRIP_LEFT - 8.0),
+            ty = num(top + STRIP_BAR / 2.0),
+            label = escape(&row.label),
+        );
+        for b in &row.bands {
+            let _ = write!(
+                s,
+                "<rect class=\"{class}\" x=\"{x}\" y=\"{y}\" width=\"{w}\" height=\"{h}\"/>",
+                class = escape(b.class),
+                x = num(x(b.start)),
+                y = num(top),
+                w = num((x(b.end) - x(b.start)).max(0.0)),
+                h = num(STRIP_BAR),
+            );
+        }
+        for (a, b) in &row.under {
+            let _ = write!(
+                s,
+                "<rect class=\"strip-under\" x=\"{x}\" y=\"{y}\" width=\"{w}\" height=\"4\"/>",
+                x = num(x(*a)),
+                y = num(top + STRIP_BAR + 2.0),
+                w = num((x(*b) - x(*a)).max(0.0)),
+            );
+        }
+    }
+    s.push_str("</g></svg>");
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -490,5 +587,60 @@ mod tests {
         assert!(svg.contains("1 &lt; 2 &amp; 3"));
         assert!(svg.contains("&lt;10&gt;"));
         assert!(svg.contains("id=\"a-b---script--title\""), "{svg}");
+    }
+
+    #[test]
+    fn strips_are_rows_of_bands_at_their_shares() {
+        let rows = vec![
+            StripRow {
+                label: "12-01".into(),
+                bands: vec![
+                    Band {
+                        start: 0.0,
+                        end: 0.5,
+                        class: "strip-offline",
+                    },
+                    Band {
+                        start: 0.5,
+                        end: 1.0,
+                        class: "strip-online",
+                    },
+                ],
+                under: vec![(0.25, 0.75)],
+            },
+            StripRow {
+                label: "<12-02>".into(),
+                bands: vec![],
+                under: vec![],
+            },
+        ];
+        let ticks = vec![(0.0, "0".to_owned()), (0.5, "12".to_owned())];
+        let svg = strip_chart(&StripChart {
+            id: "days",
+            title: "Activity",
+            description: "Two days",
+            rows: &rows,
+            ticks: &ticks,
+        });
+        assert!(svg.starts_with("<svg class=\"chart strip\""), "{svg}");
+        assert!(svg.contains("aria-labelledby=\"days-title days-desc\""));
+        // Bands from x = 96 over 528: halves at 96 and 360; rows 28 apart from y = 32.
+        assert!(
+            svg.contains(
+                "<rect class=\"strip-offline\" x=\"96\" y=\"32\" width=\"264\" height=\"16\"/>"
+            ),
+            "{svg}"
+        );
+        assert!(svg.contains("<rect class=\"strip-online\" x=\"360\" y=\"32\" width=\"264\""));
+        assert!(
+            svg.contains(
+                "<rect class=\"strip-under\" x=\"228\" y=\"50\" width=\"264\" height=\"4\"/>"
+            ),
+            "{svg}"
+        );
+        assert!(svg.contains("viewBox=\"0 0 640 96\""), "{svg}");
+        assert!(svg.contains("&lt;12-02&gt;"));
+        assert!(svg.contains(">12</text>"));
+        assert!(svg.ends_with("</svg>"));
     }
 }

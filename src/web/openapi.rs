@@ -26,7 +26,7 @@ use utoipa::{Modify, OpenApi};
         (name = "merchant_api", description = "A shop's widget key, secret API keys and signed webhooks"),
         (name = "payroll", description = "Payroll runs, payslips and pay disputes"),
         (name = "admin", description = "Platform administration"),
-        (name = "analytics", description = "Operations analytics (admins): agent churn and retention, at-risk agents and follow-ups"),
+        (name = "analytics", description = "Operations analytics (admins): agent churn and retention, at-risk agents and follow-ups, agents' activity timelines"),
         (name = "operations", description = "Health and metrics"),
         (name = "pages", description = "Server-rendered HTML pages"),
     )

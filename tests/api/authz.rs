@@ -1375,6 +1375,60 @@ fn rules(app: &TestApp, cast: &Cast) -> Vec<Rule> {
             // Staff choose for themselves; an admin has no subscription to set.
             expect: shop_a_only(200),
         },
+        // The activity timeline and the hours worked per shop.
+        Rule {
+            method: "GET",
+            documented: "/api/admin/agents/{agent_id}/activity",
+            path: format!("/api/admin/agents/{}/activity", cast.agent.id()),
+            body: None,
+            expect: admin_only(200),
+        },
+        Rule {
+            method: "GET",
+            documented: "/api/admin/agents/{agent_id}/activity.csv",
+            path: format!("/api/admin/agents/{}/activity.csv", cast.agent.id()),
+            body: None,
+            expect: admin_only(200),
+        },
+        Rule {
+            method: "GET",
+            documented: "/api/agents/me/activity",
+            path: "/api/agents/me/activity".into(),
+            body: None,
+            expect: agent_only(200),
+        },
+        Rule {
+            method: "GET",
+            documented: "/api/agents/me/activity.csv",
+            path: "/api/agents/me/activity.csv".into(),
+            body: None,
+            expect: agent_only(200),
+        },
+        Rule {
+            method: "GET",
+            documented: "/api/merchants/{merchant_id}/worked-hours",
+            path: format!("/api/merchants/{a}/worked-hours"),
+            body: None,
+            expect: shop_a_data(200),
+        },
+        Rule {
+            method: "GET",
+            documented: "/api/merchants/{merchant_id}/worked-hours.csv",
+            path: format!("/api/merchants/{a}/worked-hours.csv"),
+            body: None,
+            expect: shop_a_data(200),
+        },
+        Rule {
+            method: "GET",
+            documented: "/api/merchants/{merchant_id}/worked-hours/chats",
+            path: format!(
+                "/api/merchants/{a}/worked-hours/chats?agent_id={}&day={}",
+                cast.agent.id(),
+                day(0)
+            ),
+            body: None,
+            expect: shop_a_data(200),
+        },
         // Plain GETs, not upgrades: past authorization, the agent is told to upgrade.
         Rule {
             method: "GET",

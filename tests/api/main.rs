@@ -43,6 +43,7 @@ mod shift_pages;
 mod shifts;
 mod staffing;
 mod talent_pool;
+mod timeline;
 mod trial_pages;
 mod trials;
 mod workspace_pages;
