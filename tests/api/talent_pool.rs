@@ -179,7 +179,8 @@ both_backends! {
         assert_eq!(names(&app, &admin, "status=applicant&language=ja").await, ["Cai Jun"]);
         assert_eq!(names(&app, &admin, "min_quality=80").await, ["Ada Lin"]);
         assert_eq!(names(&app, &admin, "min_quality=0").await, ["Ada Lin", "Bea Moss"]);
-        assert_eq!(names(&app, &admin, "q=ADA").await, ["Ada Lin"]);
+        // Letters outside hex, so the random part of the test addresses cannot match too.
+        assert_eq!(names(&app, &admin, "q=LIN").await, ["Ada Lin"]);
         assert_eq!(names(&app, &admin, &format!("q={}", &ada.email[..6])).await, ["Ada Lin"]);
         assert!(names(&app, &admin, "q=%25").await.is_empty(), "% is a character, not a wildcard");
         // The admin's zone is Shanghai: Monday 20:00 there is Ada's evening; Monday 17:30
