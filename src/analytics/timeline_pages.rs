@@ -479,6 +479,7 @@ struct WorkedChatsPage<'a> {
     ctx: &'a PageCtx,
     heading: String,
     back: String,
+    zone_note: String,
     chats: Vec<ChatRow>,
 }
 
@@ -523,6 +524,7 @@ async fn worked_chats_page(
             [("name", name.as_str()), ("day", day.to_string().as_str())],
         ),
         back: format!("/seats/worked-hours?from={day}&to={day}"),
+        zone_note: ctx.t_with("timeline.zone_note", [("zone", zone.name())]),
         chats: list
             .chats
             .iter()
