@@ -331,6 +331,13 @@ async fn admin_activity_page(
     }
 }
 
+/// The top of the hours axis: the largest value rounded up to an even number of hours (2
+/// at least), so that the middle grid line, labelled in whole hours, is a whole hour too.
+fn axis_max(hours: impl Iterator<Item = f64>) -> f64 {
+    let top = hours.fold(0.0, f64::max).ceil().max(1.0);
+    top + top % 2.0
+}
+
 struct HoursRow {
     agent: String,
     date: String,
@@ -398,12 +405,7 @@ async fn worked_hours_page(
             value: Some(d.worked_hours),
         })
         .collect();
-    let max = report
-        .days
-        .iter()
-        .map(|d| d.worked_hours)
-        .fold(1.0, f64::max)
-        .ceil();
+    let max = axis_max(report.days.iter().map(|d| d.worked_hours));
     let title = ctx.t("timeline.hours_chart_title").into_owned();
     let description = ctx.t_with(
         "timeline.hours_chart_desc",
@@ -600,5 +602,28 @@ async fn worked_hours_csv(
     match res {
         Ok(res) => res,
         Err(e) => error_page(&ctx, e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::axis_max;
+
+    #[test]
+    fn the_hours_axis_ends_on_an_even_hour_so_its_middle_is_whole() {
+        for (values, want) in [
+            (vec![], 2.0),
+            (vec![0.0, 0.5], 2.0),
+            (vec![1.0], 2.0),
+            (vec![2.25, 0.1], 4.0),
+            (vec![3.0], 4.0),
+            (vec![4.0], 4.0),
+            (vec![11.5, 7.0], 12.0),
+        ] {
+            let max = axis_max(values.iter().copied());
+            assert_eq!(max, want, "{values:?}");
+            assert_eq!((max / 2.0).fract(), 0.0);
+            assert!(values.iter().all(|v| *v <= max));
+        }
     }
 }

@@ -346,11 +346,20 @@ fn chat_with_events(
             status,
             created,
             accepted: events.first().map(|(_, at)| *at),
-            first_response: None,
+            first_response: events.first().map(|(_, at)| *at + Duration::minutes(1)),
             closed,
             rating: None,
         },
     );
+    // A chat still held has a customer who is still writing: the service's timers must not
+    // close it as idle, or take it back, while the test runs.
+    if status == "assigned" {
+        use cloudseat::db::schema::chats;
+        diesel::update(chats::table.find(&id))
+            .set(chats::last_customer_at.eq(cloudseat::db::now()))
+            .execute(c)
+            .unwrap();
+    }
     for (kind, at) in events {
         diesel::insert_into(chat_events::table)
             .values((

@@ -136,7 +136,7 @@ const link = document.querySelector("main a[download]");
 if (!link) { done({ error: "no download link" }); return; }
 fetch(link.href, { credentials: "same-origin" })
   .then(r => r.text().then(body => done({
-    href: link.getAttribute("href"), status: r.status,
+    href: link.getAttribute("href"), text: link.textContent.trim(), status: r.status,
     type: r.headers.get("content-type"), disposition: r.headers.get("content-disposition"),
     body })))
   .catch(e => done({ error: String(e) }));
@@ -219,6 +219,14 @@ impl Browser {
             "svg.chart.strip[role='img'][aria-labelledby='activity-chart-title activity-chart-desc']",
         ))
         .await;
+        // Every label of the chart is inside the picture (none cut off at an edge).
+        let overhang = self
+            .js("const svg = document.querySelector('svg.chart.strip'); \
+                 const width = svg.viewBox.baseVal.width; \
+                 return Array.from(svg.querySelectorAll('text')).map(t => t.getBBox()) \
+                   .filter(b => b.x < 0 || b.x + b.width > width).length;")
+            .await;
+        assert_eq!(overhang, 0, "chart labels overhang the picture");
 
         // A row per day with its totals, "Not yet" for days to come.
         let rows = self.cells("#activity-days tbody tr").await;
@@ -484,6 +492,7 @@ async fn browser_activity_timeline_and_worked_hours_show_the_api_figures() {
         csv["href"],
         format!("/agent/activity.csv?from={from}&to={to}")
     );
+    assert_eq!(csv["text"], "Download CSV (one row per segment)");
     let want = api_text(
         &app,
         &format!("/api/agents/me/activity.csv?from={from}&to={to}"),
@@ -497,6 +506,7 @@ async fn browser_activity_timeline_and_worked_hours_show_the_api_figures() {
         lines_of(got, &date).len(),
         day["segments"].as_array().unwrap().len()
     );
+    browser.js("window.scrollTo(0, 0); return null;").await;
     browser.screenshot("activity-agent.png").await;
 
     // The admin, from the agent's page: the same record, in the agent's days and zone.
@@ -594,6 +604,11 @@ async fn browser_activity_timeline_and_worked_hours_show_the_api_figures() {
         })
         .collect();
     assert_eq!(days, want);
+    // The chart's hour lines: whole hours, each labelled once.
+    let grid = browser
+        .js("return Array.from(document.querySelectorAll(\"svg.chart[aria-labelledby^='hours-chart'] .chart-grid text\")).map(t => t.textContent);")
+        .await;
+    assert_eq!(grid, json!(["0", "1", "2"]), "half an hour worked at most");
     let agents = browser.cells("#hours-agents tbody tr").await;
     let listed = hours_report["agents"].as_array().unwrap();
     assert_eq!(listed.len(), 1, "{hours_report}");
@@ -628,6 +643,7 @@ async fn browser_activity_timeline_and_worked_hours_show_the_api_figures() {
         csv["href"],
         format!("/seats/worked-hours.csv?from={from}&to={to}")
     );
+    assert_eq!(csv["text"], "Download CSV (one row per agent and day)");
     let want = api_text(
         &app,
         &format!("/api/merchants/{mid}/worked-hours.csv?from={from}&to={to}"),
