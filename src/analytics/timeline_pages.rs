@@ -32,9 +32,10 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(worked_hours_csv);
 }
 
-/// `3 h 05 min`, in the page's language.
+/// `3 h 05 min`, in the page's language: to the nearest minute, as hours are rounded to
+/// the nearest hundredth (1,799 s is 30 min, as it is 0.50 h on the shop's page).
 fn duration(ctx: &PageCtx, secs: i64) -> String {
-    let minutes = secs.max(0) / 60;
+    let minutes = (secs.max(0) + 30) / 60;
     ctx.t_with(
         "timeline.duration",
         [

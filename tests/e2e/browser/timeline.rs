@@ -80,12 +80,12 @@ async fn api_text(app: &TestApp, path: &str, token: &str) -> String {
     res.text().await.unwrap()
 }
 
-/// `3 h 05 min`, as the English pages write a length.
+/// `3 h 05 min`, as the English pages write a length (to the nearest minute).
 fn length(secs: &Value) -> String {
-    let minutes = secs
+    let secs = secs
         .as_i64()
-        .unwrap_or_else(|| panic!("no seconds: {secs}"))
-        / 60;
+        .unwrap_or_else(|| panic!("no seconds: {secs}"));
+    let minutes = (secs + 30) / 60;
     format!("{} h {:02} min", minutes / 60, minutes % 60)
 }
 
@@ -472,6 +472,13 @@ async fn browser_activity_timeline_and_worked_hours_show_the_api_figures() {
         .unwrap();
     browser.heading_containing("My activity").await;
     browser.shows_timeline(&mine, berlin).await;
+    // Half an hour worked reads as such, to the nearest minute as the shop's 0.50 h.
+    assert!(
+        browser
+            .facts()
+            .await
+            .contains(&("Worked".to_owned(), "0 h 30 min".to_owned()))
+    );
     // The agent reads it in Berlin's time (01:01), not the market's (08:01).
     let online_row = format!(
         "//details[@data-day='{date}']//tr[th = '{berlin_start}–{}' and td[1] = 'Online, no chat']",
@@ -585,6 +592,7 @@ async fn browser_activity_timeline_and_worked_hours_show_the_api_figures() {
             hours(&hours_report["worked_hours"])
         )]
     );
+    assert_eq!(hours(&hours_report["worked_hours"]), "0.50");
     assert!(
         browser
             .body_text()
