@@ -131,9 +131,12 @@ fn strip_row(day: &Day) -> StripRow {
     }
 }
 
+/// The timeline page; `own` when the agent reads their own, else an admin reads someone
+/// else's, in that agent's days and zone, which the page then says.
 fn activity_page(
     ctx: &PageCtx,
     report: &ActivityReport,
+    own: bool,
     heading: String,
     back: Option<(String, String)>,
     base: &str,
@@ -165,7 +168,14 @@ fn activity_page(
         errors,
         from: report.from.to_string(),
         to: report.to.to_string(),
-        zone_note: ctx.t_with("timeline.zone_note", [("zone", report.time_zone.as_str())]),
+        zone_note: ctx.t_with(
+            if own {
+                "timeline.zone_note"
+            } else {
+                "timeline.zone_note_agent"
+            },
+            [("zone", report.time_zone.as_str())],
+        ),
         any_activity: t.online_secs + t.away_secs + t.on_shift_secs > 0,
         totals: [
             ("online", t.online_secs),
@@ -287,6 +297,7 @@ async fn agent_activity_page(
         Ok((report, errors)) => activity_page(
             &agent.ctx,
             &report,
+            true,
             agent.ctx.t("timeline.title_mine").into_owned(),
             None,
             "/agent/activity",
@@ -326,7 +337,9 @@ async fn admin_activity_page(
                 s.ctx.t("timeline.back_agent").into_owned(),
             ));
             let base = format!("/admin/agents/{}/activity", url_escape(&id));
-            s.finish(activity_page(&s.ctx, &report, heading, back, &base, errors))
+            s.finish(activity_page(
+                &s.ctx, &report, false, heading, back, &base, errors,
+            ))
         }
         Err(e) => error_page(&s.ctx, e),
     }
