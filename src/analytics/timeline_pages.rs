@@ -32,9 +32,10 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(worked_hours_csv);
 }
 
-/// `3 h 05 min`, in the page's language.
+/// `3 h 05 min`, in the page's language: to the nearest minute, as hours are rounded to
+/// the nearest hundredth (1,799 s is 30 min, as it is 0.50 h on the shop's page).
 fn duration(ctx: &PageCtx, secs: i64) -> String {
-    let minutes = secs.max(0) / 60;
+    let minutes = (secs.max(0) + 30) / 60;
     ctx.t_with(
         "timeline.duration",
         [
@@ -130,9 +131,12 @@ fn strip_row(day: &Day) -> StripRow {
     }
 }
 
+/// The timeline page; `own` when the agent reads their own, else an admin reads someone
+/// else's, in that agent's days and zone, which the page then says.
 fn activity_page(
     ctx: &PageCtx,
     report: &ActivityReport,
+    own: bool,
     heading: String,
     back: Option<(String, String)>,
     base: &str,
@@ -164,7 +168,14 @@ fn activity_page(
         errors,
         from: report.from.to_string(),
         to: report.to.to_string(),
-        zone_note: ctx.t_with("timeline.zone_note", [("zone", report.time_zone.as_str())]),
+        zone_note: ctx.t_with(
+            if own {
+                "timeline.zone_note"
+            } else {
+                "timeline.zone_note_agent"
+            },
+            [("zone", report.time_zone.as_str())],
+        ),
         any_activity: t.online_secs + t.away_secs + t.on_shift_secs > 0,
         totals: [
             ("online", t.online_secs),
@@ -286,6 +297,7 @@ async fn agent_activity_page(
         Ok((report, errors)) => activity_page(
             &agent.ctx,
             &report,
+            true,
             agent.ctx.t("timeline.title_mine").into_owned(),
             None,
             "/agent/activity",
@@ -325,10 +337,19 @@ async fn admin_activity_page(
                 s.ctx.t("timeline.back_agent").into_owned(),
             ));
             let base = format!("/admin/agents/{}/activity", url_escape(&id));
-            s.finish(activity_page(&s.ctx, &report, heading, back, &base, errors))
+            s.finish(activity_page(
+                &s.ctx, &report, false, heading, back, &base, errors,
+            ))
         }
         Err(e) => error_page(&s.ctx, e),
     }
+}
+
+/// The top of the hours axis: the largest value rounded up to an even number of hours (2
+/// at least), so that the middle grid line, labelled in whole hours, is a whole hour too.
+fn axis_max(hours: impl Iterator<Item = f64>) -> f64 {
+    let top = hours.fold(0.0, f64::max).ceil().max(1.0);
+    top + top % 2.0
 }
 
 struct HoursRow {
@@ -398,12 +419,7 @@ async fn worked_hours_page(
             value: Some(d.worked_hours),
         })
         .collect();
-    let max = report
-        .days
-        .iter()
-        .map(|d| d.worked_hours)
-        .fold(1.0, f64::max)
-        .ceil();
+    let max = axis_max(report.days.iter().map(|d| d.worked_hours));
     let title = ctx.t("timeline.hours_chart_title").into_owned();
     let description = ctx.t_with(
         "timeline.hours_chart_desc",
@@ -479,6 +495,7 @@ struct WorkedChatsPage<'a> {
     ctx: &'a PageCtx,
     heading: String,
     back: String,
+    zone_note: String,
     chats: Vec<ChatRow>,
 }
 
@@ -523,6 +540,7 @@ async fn worked_chats_page(
             [("name", name.as_str()), ("day", day.to_string().as_str())],
         ),
         back: format!("/seats/worked-hours?from={day}&to={day}"),
+        zone_note: ctx.t_with("timeline.zone_note", [("zone", zone.name())]),
         chats: list
             .chats
             .iter()
@@ -598,5 +616,28 @@ async fn worked_hours_csv(
     match res {
         Ok(res) => res,
         Err(e) => error_page(&ctx, e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::axis_max;
+
+    #[test]
+    fn the_hours_axis_ends_on_an_even_hour_so_its_middle_is_whole() {
+        for (values, want) in [
+            (vec![], 2.0),
+            (vec![0.0, 0.5], 2.0),
+            (vec![1.0], 2.0),
+            (vec![2.25, 0.1], 4.0),
+            (vec![3.0], 4.0),
+            (vec![4.0], 4.0),
+            (vec![11.5, 7.0], 12.0),
+        ] {
+            let max = axis_max(values.iter().copied());
+            assert_eq!(max, want, "{values:?}");
+            assert_eq!((max / 2.0).fract(), 0.0);
+            assert!(values.iter().all(|v| *v <= max));
+        }
     }
 }

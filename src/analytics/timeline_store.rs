@@ -106,9 +106,13 @@ pub fn worked(
         .collect())
 }
 
-/// The agent's holds on `merchant`'s (or any shop's) chats that touch `window`: every hold
-/// event of each chat the agent took before the window closed and let go of after it opened
-/// (or still holds).
+/// The agent's holds on `merchant`'s (or any shop's) chats that touch `window`. The chats
+/// are found from the window's own hold events, which include the end of every hold of a
+/// chat open when the window opened; the only holds with no event inside the window are
+/// those spanning it whole: still held now, or let go after the window closed (of a chat
+/// created before it opened). Every hold event of those chats is then read, the earlier
+/// starts included, so that each hold is paired with its start. Nothing is read before the
+/// window but those chats' own events.
 pub fn holds(
     conn: &mut DbConn,
     agent: &str,
@@ -116,55 +120,65 @@ pub fn holds(
     window: Span,
     now: NaiveDateTime,
 ) -> QueryResult<Vec<Hold>> {
-    let mut ids = |kinds: &[&str], before_end: bool| {
-        let q = chat_events::table
-            .filter(chat_events::agent_id.eq(agent))
-            .filter(chat_events::kind.eq_any(kinds.to_vec()))
-            .select(chat_events::chat_id)
-            .distinct();
-        if before_end {
-            q.filter(chat_events::at.lt(window.end))
-                .load::<String>(conn)
-        } else {
-            q.filter(chat_events::at.ge(window.start))
-                .load::<String>(conn)
-        }
-    };
-    let started: BTreeSet<String> = ids(&HOLD_STARTS, true)?.into_iter().collect();
-    let mut let_go: BTreeSet<String> = ids(&HOLD_ENDS, false)?.into_iter().collect();
-    let held: Vec<String> = chats::table
-        .filter(chats::agent_id.eq(agent))
-        .filter(chats::status.eq("assigned"))
-        .select(chats::id)
-        .load(conn)?;
-    let_go.extend(held);
-    let touching: Vec<String> = started.intersection(&let_go).cloned().collect();
     let kinds: Vec<&str> = HOLD_STARTS
         .iter()
         .chain(HOLD_ENDS.iter())
         .copied()
         .collect();
-    let mut rows: Vec<(String, String, String, NaiveDateTime, String)> = Vec::new();
-    for chunk in touching.chunks(CHUNK) {
-        rows.extend(
+    let mut touching: BTreeSet<String> = chat_events::table
+        .filter(chat_events::agent_id.eq(agent))
+        .filter(chat_events::kind.eq_any(&kinds))
+        .filter(chat_events::at.ge(window.start))
+        .filter(chat_events::at.lt(window.end))
+        .select(chat_events::chat_id)
+        .distinct()
+        .load::<String>(conn)?
+        .into_iter()
+        .collect();
+    touching.extend(
+        chats::table
+            .filter(chats::agent_id.eq(agent))
+            .filter(chats::status.eq("assigned"))
+            .filter(chats::created_at.lt(window.end))
+            .select(chats::id)
+            .load::<String>(conn)?,
+    );
+    if window.end <= now {
+        touching.extend(
             chat_events::table
                 .inner_join(chats::table.on(chats::id.eq(chat_events::chat_id)))
                 .filter(chat_events::agent_id.eq(agent))
-                .filter(chat_events::kind.eq_any(&kinds))
-                .filter(chat_events::chat_id.eq_any(chunk))
-                .select((
-                    chat_events::id,
-                    chat_events::chat_id,
-                    chats::merchant_id,
-                    chat_events::at,
-                    chat_events::kind,
-                ))
-                .load::<(String, String, String, NaiveDateTime, String)>(conn)?,
+                .filter(chat_events::kind.eq_any(HOLD_ENDS.to_vec()))
+                .filter(chat_events::at.ge(window.end))
+                .filter(chats::created_at.lt(window.start))
+                .select(chat_events::chat_id)
+                .distinct()
+                .load::<String>(conn)?,
         );
+    }
+    let touching: Vec<String> = touching.into_iter().collect();
+    let mut rows: Vec<(String, String, String, NaiveDateTime, String)> = Vec::new();
+    for chunk in touching.chunks(CHUNK) {
+        let mut q = chat_events::table
+            .inner_join(chats::table.on(chats::id.eq(chat_events::chat_id)))
+            .filter(chat_events::agent_id.eq(agent))
+            .filter(chat_events::kind.eq_any(&kinds))
+            .filter(chat_events::chat_id.eq_any(chunk))
+            .select((
+                chat_events::id,
+                chat_events::chat_id,
+                chats::merchant_id,
+                chat_events::at,
+                chat_events::kind,
+            ))
+            .into_boxed();
+        if let Some(m) = merchant {
+            q = q.filter(chats::merchant_id.eq(m.to_owned()));
+        }
+        rows.extend(q.load::<(String, String, String, NaiveDateTime, String)>(conn)?);
     }
     let events = rows
         .into_iter()
-        .filter(|(_, _, m, _, _)| merchant.is_none_or(|want| want == m))
         .filter_map(|(id, chat_id, merchant_id, at, kind)| {
             Some(HoldEvent {
                 starts: HoldEvent::starts(&kind)?,

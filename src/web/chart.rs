@@ -360,10 +360,13 @@ pub fn strip_chart(chart: &StripChart<'_>) -> String {
     );
     s.push_str("<g class=\"chart-grid\" aria-hidden=\"true\">");
     for (share, label) in chart.ticks {
+        // A label at the right edge ends there: centred, it would overhang the picture and
+        // be cut off (the left edge has the row labels' margin).
+        let anchor = if *share >= 1.0 { "end" } else { "middle" };
         let _ = write!(
             s,
             "<line x1=\"{x}\" y1=\"{y1}\" x2=\"{x}\" y2=\"{y2}\"/>\
-             <text x=\"{x}\" y=\"{ty}\" text-anchor=\"middle\">{label}</text>",
+             <text x=\"{x}\" y=\"{ty}\" text-anchor=\"{anchor}\">{label}</text>",
             x = num(x(*share)),
             y1 = num(TOP + 4.0),
             y2 = num(height - 8.0),
@@ -614,7 +617,11 @@ mod tests {
                 under: vec![],
             },
         ];
-        let ticks = vec![(0.0, "0".to_owned()), (0.5, "12".to_owned())];
+        let ticks = vec![
+            (0.0, "0".to_owned()),
+            (0.5, "12".to_owned()),
+            (1.0, "24".to_owned()),
+        ];
         let svg = strip_chart(&StripChart {
             id: "days",
             title: "Activity",
@@ -640,7 +647,12 @@ mod tests {
         );
         assert!(svg.contains("viewBox=\"0 0 640 96\""), "{svg}");
         assert!(svg.contains("&lt;12-02&gt;"));
-        assert!(svg.contains(">12</text>"));
+        assert!(svg.contains("text-anchor=\"middle\">12</text>"));
+        // The last label ends at the right edge instead of overhanging it.
+        assert!(
+            svg.contains("<text x=\"624\" y=\"16\" text-anchor=\"end\">24</text>"),
+            "{svg}"
+        );
         assert!(svg.ends_with("</svg>"));
     }
 }

@@ -9,7 +9,10 @@ use serde_json::{Value, json};
 
 use crate::both_backends;
 use crate::chat::{agent_ws, staffed, start_chat, widget_key};
-use crate::helpers::{TestApp, day, field_codes, problem, signed_in};
+use crate::helpers::{
+    ChatFixture, TestApp, day, field_codes, insert_chat, insert_customer, market_today, problem,
+    signed_in,
+};
 use crate::shifts::{json_of, set_zone};
 use cloudseat::db::schema::shifts;
 use diesel::prelude::*;
@@ -315,5 +318,154 @@ both_backends! {
         assert!(!chats.contains("Agent 0"), "the name of an agent who never served the shop stays hidden");
         let agent_res = browser.get(app.url("/seats/worked-hours")).send().await.unwrap();
         assert_eq!(agent_res.status(), 403);
+    }
+}
+
+/// A chat of `agent` with the given hold events (kind, at), stored as the chat service
+/// leaves them; `status` is the chat's status now.
+fn chat_with_events(
+    c: &mut cloudseat::db::DbConn,
+    merchant: &str,
+    customer: &str,
+    agent: &str,
+    status: &str,
+    created: NaiveDateTime,
+    events: &[(&str, NaiveDateTime)],
+) -> String {
+    use cloudseat::db::schema::chat_events;
+    let closed = events
+        .iter()
+        .find(|(k, _)| *k == "closed")
+        .map(|(_, at)| *at);
+    let id = insert_chat(
+        c,
+        &ChatFixture {
+            merchant,
+            customer,
+            agent: Some(agent),
+            status,
+            created,
+            accepted: events.first().map(|(_, at)| *at),
+            first_response: events.first().map(|(_, at)| *at + Duration::minutes(1)),
+            closed,
+            rating: None,
+        },
+    );
+    // A chat still held has a customer who is still writing: the service's timers must not
+    // close it as idle, or take it back, while the test runs.
+    if status == "assigned" {
+        use cloudseat::db::schema::chats;
+        diesel::update(chats::table.find(&id))
+            .set(chats::last_customer_at.eq(cloudseat::db::now()))
+            .execute(c)
+            .unwrap();
+    }
+    for (kind, at) in events {
+        diesel::insert_into(chat_events::table)
+            .values((
+                chat_events::id.eq(cloudseat::db::new_id()),
+                chat_events::chat_id.eq(&id),
+                chat_events::at.eq(at),
+                chat_events::kind.eq(*kind),
+                chat_events::agent_id.eq(agent),
+            ))
+            .execute(c)
+            .unwrap();
+    }
+    id
+}
+
+both_backends! {
+    async fn holds_open_when_the_range_starts_count_and_older_ones_do_not(app) {
+        // The range is one market day three days ago. The agent took chats before it: one
+        // let go inside it, one still held, one held across the whole day and let go the
+        // day after (no event within the day at all); and others that do not touch it.
+        let shop = app.merchant("Tea House").await;
+        let agent = app.agent("Wang").await;
+        let other = app.agent("Li").await;
+        let (mid, a, o) = (shop.merchant_id(), agent.id(), other.id());
+        let date = market_today() - Duration::days(3);
+        let start = chrono_tz::Asia::Shanghai
+            .from_local_datetime(&date.and_hms_opt(0, 0, 0).unwrap())
+            .earliest()
+            .unwrap()
+            .naive_utc();
+        let end = start + Duration::days(1);
+        let h = Duration::hours;
+        let ids = app
+            .with_db({
+                let (mid, a, o) = (mid.clone(), a.clone(), o.clone());
+                move |c| {
+                    let cu = insert_customer(c, &mid);
+                    let mut chat = |agent: &str, status: &str, events: &[(&str, NaiveDateTime)]| {
+                        let created = events[0].1 - Duration::minutes(1);
+                        chat_with_events(c, &mid, &cu, agent, status, created, events)
+                    };
+                    let ended_inside = chat(&a, "closed", &[("accepted", start - h(2)), ("closed", start + Duration::minutes(30))]);
+                    let still_held = chat(&a, "assigned", &[("auto_accepted", start - h(1))]);
+                    let spanning = chat(&a, "closed", &[("accepted", start - h(5)), ("closed", end + h(2))]);
+                    // Let go before the range, taken after it, another agent's, and one
+                    // the agent transferred away before the range.
+                    chat(&a, "closed", &[("accepted", start - h(6)), ("closed", start - h(1))]);
+                    chat(&a, "closed", &[("accepted", end + h(1)), ("closed", end + h(3))]);
+                    chat(&o, "closed", &[("accepted", start + h(3)), ("closed", start + h(4))]);
+                    chat(&a, "closed", &[("accepted", start - h(4)), ("transferred", start - h(3))]);
+                    (ended_inside, still_held, spanning)
+                }
+            })
+            .await;
+        let (ended_inside, still_held, spanning) = ids.clone();
+
+        // The store: exactly the three holds, whole (the pages clip them to each day). The
+        // one still held runs to the `now` it was asked for.
+        let window = cloudseat::chat::fairness::Span::new(start, end).unwrap();
+        let now = app.clock.now();
+        let holds = app
+            .with_db({
+                let a = a.clone();
+                move |c| cloudseat::analytics::timeline_store::holds(c, &a, None, window, now).unwrap()
+            })
+            .await;
+        let mut got: Vec<(String, NaiveDateTime, NaiveDateTime)> = holds
+            .iter()
+            .map(|h| (h.chat_id.clone(), h.span.start, h.span.end))
+            .collect();
+        got.sort_by_key(|g| g.1);
+        assert_eq!(
+            got,
+            [
+                (spanning.clone(), start - h(5), end + h(2)),
+                (ended_inside.clone(), start - h(2), start + Duration::minutes(30)),
+                (still_held.clone(), start - h(1), now),
+            ]
+        );
+        // Another shop's chats only: none of these.
+        let none = app
+            .with_db({
+                let a = a.clone();
+                move |c| cloudseat::analytics::timeline_store::holds(c, &a, Some("no-such-shop"), window, now).unwrap()
+            })
+            .await;
+        assert_eq!(none, []);
+
+        // The shop's drill-down of that day lists the same three, each with all its hold
+        // time (before the day too).
+        let body = get(&app, &format!("/api/merchants/{mid}/worked-hours/chats?agent_id={a}&day={date}"), &shop.access).await;
+        let listed = body["chats"].as_array().unwrap();
+        let order: Vec<&str> = listed.iter().map(|c| c["chat_id"].as_str().unwrap()).collect();
+        assert_eq!(order, [spanning.as_str(), ended_inside.as_str(), still_held.as_str()], "{body}");
+        assert_eq!(listed[0]["handle_secs"], (h(5) + h(24) + h(2)).num_seconds());
+        assert_eq!(listed[1]["handle_secs"], (h(2) + Duration::minutes(30)).num_seconds());
+        near(&listed[2]["handle_secs"], (app.clock.now() - (start - h(1))).num_seconds(), "still held");
+        // The day before also has the two let go before midnight; the day after only the
+        // ones held on into it and the one taken then.
+        let chats_of = |d: NaiveDate| format!("/api/merchants/{mid}/worked-hours/chats?agent_id={a}&day={d}");
+        let before = get(&app, &chats_of(date - Duration::days(1)), &shop.access).await;
+        assert_eq!(before["chats"].as_array().unwrap().len(), 5, "{before}");
+        let after = get(&app, &chats_of(date + Duration::days(1)), &shop.access).await;
+        let after: Vec<&str> = after["chats"].as_array().unwrap().iter().map(|c| c["chat_id"].as_str().unwrap()).collect();
+        assert_eq!(after.len(), 3, "{after:?}");
+        assert!(after.contains(&spanning.as_str()) && after.contains(&still_held.as_str()), "{after:?}");
+        assert!(!after.contains(&ended_inside.as_str()), "{after:?}");
     }
 }

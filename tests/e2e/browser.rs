@@ -19,6 +19,7 @@ mod at_risk;
 mod demo;
 mod operations;
 mod quality;
+mod timeline;
 
 /// How long to wait for a page element to appear.
 const PAGE_TIMEOUT: Duration = Duration::from_secs(20);
