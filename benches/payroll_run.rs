@@ -5,8 +5,10 @@
 //! (`payroll::aggregate::load`: shift minutes, then one pass over the chats for the counts
 //! paid and the quality facts).
 //! Prints agents paid, lines written, the run's total and seconds per phase, then checks in
-//! the database that the run is a draft, that every agent with work has one payslip and
-//! that the lines add up to the run's total. Exits non-zero if any check fails.
+//! the database that the run is a draft, that every agent with work has one payslip, that
+//! the lines add up to the run's total, and that on a sample of the chats the
+//! `next_chat_at` the triggers kept while seeding (what "reopened" reads) is the one the
+//! rule gives recomputed from scratch. Exits non-zero if any check fails.
 //!
 //!   cargo bench --bench payroll_run -- [agents] [shops] [chats]
 //!
@@ -324,6 +326,23 @@ fn run(cfg: &Config) -> bool {
         window,
     );
 
+    // Every 997th chat: its next_chat_at against the rule (migration 18's backfill).
+    let mut sample = |cond: &str| {
+        diesel::sql_query(format!(
+            "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM chats c WHERE c.rowid % 997 = 0 AND ({cond})"
+        ))
+        .get_result::<Count>(&mut *conn)
+        .unwrap()
+        .n
+    };
+    let sampled = sample("1 = 1");
+    let sampled_with_next = sample("c.next_chat_at IS NOT NULL");
+    let sampled_wrong = sample(
+        "c.next_chat_at IS NOT (SELECT c2.created_at FROM chats c2 INDEXED BY chats_customer_idx \
+         WHERE c2.customer_id = c.customer_id AND c2.created_at > c.closed_at \
+         AND c2.merchant_id = c.merchant_id AND c2.id <> c.id ORDER BY c2.created_at LIMIT 1)",
+    );
+
     println!(
         "  agents paid {slips}, lines written {lines}, run total {total_fen} fen ({:.2} yuan)",
         total_fen as f64 / 100.0
@@ -360,6 +379,13 @@ fn run(cfg: &Config) -> bool {
     check(
         lines_fen == total_fen,
         format!("lines add up to {lines_fen} fen, run total {total_fen} fen"),
+    );
+    check(
+        sampled > 0 && sampled_with_next > 0 && sampled_wrong == 0,
+        format!(
+            "next_chat_at of {sampled} sampled chats ({sampled_with_next} with a next chat): \
+             {sampled_wrong} differ from the rule"
+        ),
     );
     failed
 }

@@ -459,6 +459,7 @@ diesel::table! {
         handover_note -> Nullable<Text>,
         kind -> Nullable<Text>,
         concurrent_at_accept -> Integer,
+        next_chat_at -> Nullable<Timestamp>,
     }
 }
 

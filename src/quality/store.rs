@@ -69,28 +69,17 @@ pub(crate) fn in_target_sql(conn: &DbConn) -> String {
 }
 
 /// The condition that the customer of closed chat `c` opened another chat with the same
-/// shop within the reopen window after it closed. One bind: the window in hours (`hours`
-/// again, as a literal, for SQLite's range bound).
+/// shop within the reopen window after it closed (inclusive, to the millisecond). One
+/// bind: the window in hours.
 ///
-/// It is probed once per closed chat (millions in a month), so it must stay a short range
-/// of `chats_customer_idx (customer_id, created_at)`. On SQLite the exact `julianday` test
-/// cannot bound that range, so a text bound that is never earlier than the exact one goes
-/// first: the window's end in whole seconds plus one, in the stored text format, which
-/// orders like the instants.
-fn reopened_sql(conn: &DbConn, hours: u32) -> String {
-    // SQLite without statistics would rather walk chats_merchant_idx (every later chat of
-    // the shop), so the index is named.
-    let (index, range) = match conn {
-        DbConn::Sqlite(_) => (
-            " INDEXED BY chats_customer_idx",
-            format!(" AND c2.created_at < datetime(c.closed_at, '+{hours} hours', '+1 seconds')"),
-        ),
-        DbConn::Pg(_) => ("", String::new()),
-    };
+/// It reads `c.next_chat_at` (migration 18), the start of the customer's next chat with the
+/// shop after `c` closed, which the database's triggers keep on every write: the earliest
+/// later chat is within the window if any is, so this is one comparison per closed chat
+/// rather than a probe of the customer's chats.
+fn reopened_sql(conn: &DbConn) -> String {
     format!(
-        "EXISTS (SELECT 1 FROM chats c2{index} WHERE c2.customer_id = c.customer_id \
-         AND c2.created_at > c.closed_at{range} AND c2.merchant_id = c.merchant_id AND {})",
-        before_plus(conn, "c2.created_at", "c.closed_at", "hours", true)
+        "(c.next_chat_at IS NOT NULL AND {})",
+        before_plus(conn, "c.next_chat_at", "c.closed_at", "hours", true)
     )
 }
 
@@ -292,7 +281,7 @@ pub fn chat_counts(
         stars(4),
         stars(5),
         in_target_sql(conn),
-        reopened_sql(conn, reopen_window_hours),
+        reopened_sql(conn),
         one_agent,
     );
     let target_plus_one = i32::try_from(first_response_target_secs)

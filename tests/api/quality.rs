@@ -596,3 +596,138 @@ both_backends! {
         assert_eq!(field_codes(&body), [("from".to_owned(), "invalid_instant".to_owned())]);
     }
 }
+
+/// Every chat's `next_chat_at` as the rule defines it, recomputed from scratch: the start
+/// of the earliest other chat of the same customer with the same shop begun after the
+/// chat closed; `None` while open or when there is none.
+fn next_chats_from_scratch(conn: &mut DbConn) -> Vec<(String, Option<NaiveDateTime>)> {
+    type Row = (String, String, String, NaiveDateTime, Option<NaiveDateTime>);
+    let rows: Vec<Row> = chats::table
+        .select((
+            chats::id,
+            chats::merchant_id,
+            chats::customer_id,
+            chats::created_at,
+            chats::closed_at,
+        ))
+        .order(chats::id)
+        .load(conn)
+        .unwrap();
+    rows.iter()
+        .map(|(id, merchant, customer, _, closed)| {
+            let next = closed.and_then(|closed| {
+                rows.iter()
+                    .filter(|o| &o.0 != id && &o.1 == merchant && &o.2 == customer && o.3 > closed)
+                    .map(|o| o.3)
+                    .min()
+            });
+            (id.clone(), next)
+        })
+        .collect()
+}
+
+/// Asserts that the stored `next_chat_at` of every chat follows the rule; returns them.
+fn assert_next_chats(
+    conn: &mut DbConn,
+    step: &str,
+) -> std::collections::BTreeMap<String, Option<NaiveDateTime>> {
+    let stored: Vec<(String, Option<NaiveDateTime>)> = chats::table
+        .select((chats::id, chats::next_chat_at))
+        .order(chats::id)
+        .load(conn)
+        .unwrap();
+    assert_eq!(stored, next_chats_from_scratch(conn), "after {step}");
+    stored.into_iter().collect()
+}
+
+both_backends! {
+    async fn next_chat_at_follows_every_write_of_a_customers_chats(app) {
+        use cloudseat::accounts::model::MerchantId;
+        use cloudseat::chat::identity::{Identity, IdentityKind};
+        use std::collections::BTreeSet;
+
+        let m = app.merchant("Next Chat Shop").await.merchant_id();
+        let other_shop = app.merchant("Other Shop").await.merchant_id();
+        app.with_db(move |conn| {
+            let link = |conn: &mut DbConn, ids: &[(IdentityKind, &str)]| {
+                let set: BTreeSet<Identity> =
+                    ids.iter().map(|(k, v)| Identity::parse(*k, v).unwrap()).collect();
+                conn.transaction(|c| {
+                    cloudseat::chat::store::link_customer(c, &MerchantId(m.clone()), &set, None, at(1, 0, 0, 0, 0))
+                })
+                .unwrap()
+                .0
+            };
+            let x = link(conn, &[(IdentityKind::Phone, "+8613800000001")]);
+            let y = link(conn, &[(IdentityKind::DeviceId, "device-y")]);
+            let base = ChatFixture {
+                merchant: &m,
+                customer: &x,
+                agent: None,
+                status: "closed",
+                created: at(1, 10, 0, 0, 0),
+                accepted: None,
+                first_response: None,
+                closed: Some(at(1, 11, 0, 0, 0)),
+                rating: None,
+            };
+            let close = |conn: &mut DbConn, id: &str, when: Option<NaiveDateTime>| {
+                diesel::update(chats::table.find(id))
+                    .set((chats::status.eq(if when.is_some() { "closed" } else { "queued" }), chats::closed_at.eq(when)))
+                    .execute(conn)
+                    .unwrap();
+            };
+
+            // X's first chat, inserted closed: nothing after it yet.
+            let a = insert_chat(conn, &base);
+            assert_eq!(assert_next_chats(conn, "a closed chat")[&a], None);
+            // X's next chat, inserted after a closed: a's next chat.
+            let b = insert_chat(conn, &ChatFixture { status: "queued", created: at(1, 12, 0, 0, 0), closed: None, ..base.clone() });
+            let s = assert_next_chats(conn, "a later chat");
+            assert_eq!((s[&a], s[&b]), (Some(at(1, 12, 0, 0, 0)), None));
+            // One begun earlier than b but inserted after it (and closed): the new next of a.
+            let e = insert_chat(conn, &ChatFixture { created: at(1, 11, 30, 0, 0), closed: Some(at(1, 11, 45, 0, 0)), ..base.clone() });
+            let s = assert_next_chats(conn, "an earlier chat inserted later");
+            assert_eq!((s[&a], s[&e]), (Some(at(1, 11, 30, 0, 0)), Some(at(1, 12, 0, 0, 0))));
+            // X writes again (p) while b is still open; b then closes before p began: p is
+            // b's next chat although it was inserted before b closed.
+            let p = insert_chat(conn, &ChatFixture { status: "queued", created: at(1, 12, 45, 0, 0), closed: None, ..base.clone() });
+            close(conn, &b, Some(at(1, 12, 30, 0, 0)));
+            assert_eq!(assert_next_chats(conn, "closing b")[&b], Some(at(1, 12, 45, 0, 0)));
+            // Closed later than p began: p no longer counts for b.
+            close(conn, &b, Some(at(1, 13, 0, 0, 0)));
+            assert_eq!(assert_next_chats(conn, "closing b later")[&b], None);
+            // A chat of X with another shop is no next chat; X's next one with this shop is.
+            let c = insert_chat(conn, &ChatFixture { merchant: &other_shop, created: at(1, 14, 0, 0, 0), closed: Some(at(1, 14, 5, 0, 0)), ..base.clone() });
+            let q = insert_chat(conn, &ChatFixture { created: at(2, 9, 0, 0, 0), closed: Some(at(2, 9, 10, 0, 0)), ..base.clone() });
+            let s = assert_next_chats(conn, "another shop's chat");
+            assert_eq!((s[&b], s[&c]), (Some(at(2, 9, 0, 0, 0)), None));
+            // Y's chats: one closed at 13:10, one the next day.
+            let f = insert_chat(conn, &ChatFixture { customer: &y, created: at(1, 13, 0, 0, 0), closed: Some(at(1, 13, 10, 0, 0)), ..base.clone() });
+            let g = insert_chat(conn, &ChatFixture { customer: &y, status: "queued", created: at(3, 8, 0, 0, 0), closed: None, ..base.clone() });
+            let s = assert_next_chats(conn, "the other customer's chats");
+            assert_eq!((s[&f], s[&g]), (Some(at(3, 8, 0, 0, 0)), None));
+            // One-ID: a chat carrying both identities merges X and Y; the absorbed one's
+            // chats move to the survivor, whose chats then follow each other.
+            let survivor = link(conn, &[(IdentityKind::Phone, "+8613800000001"), (IdentityKind::DeviceId, "device-y")]);
+            let moved: i64 = chats::table.filter(chats::customer_id.eq(&survivor)).count().get_result(conn).unwrap();
+            assert_eq!(moved, 8, "every chat now the survivor's");
+            let s = assert_next_chats(conn, "the merge");
+            // b closed at 13:00 when Y's f began (not after it): b's next is q the next
+            // day, as is f's; e's is still b.
+            assert_eq!((s[&b], s[&f]), (Some(at(2, 9, 0, 0, 0)), Some(at(2, 9, 0, 0, 0))));
+            assert_eq!(s[&e], Some(at(1, 12, 0, 0, 0)));
+            // Deleted: the chats it was next to look again.
+            diesel::delete(chats::table.find(&b)).execute(conn).unwrap();
+            assert_eq!(assert_next_chats(conn, "deleting b")[&e], Some(at(1, 12, 45, 0, 0)));
+            diesel::delete(chats::table.find(&q)).execute(conn).unwrap();
+            let s = assert_next_chats(conn, "deleting q");
+            assert_eq!(s[&f], Some(at(3, 8, 0, 0, 0)));
+            // Reopened (closed_at cleared): no next chat.
+            close(conn, &f, None);
+            assert_eq!(assert_next_chats(conn, "reopening f")[&f], None);
+            let _ = (p, g);
+        })
+        .await;
+    }
+}

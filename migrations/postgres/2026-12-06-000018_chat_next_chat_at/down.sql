@@ -1,0 +1,10 @@
+DROP INDEX chats_closed_pass_idx;
+DROP TRIGGER chats_next_chat_at_deleted ON chats;
+DROP TRIGGER chats_next_chat_at_moved ON chats;
+DROP TRIGGER chats_next_chat_at_inserted ON chats;
+DROP TRIGGER chats_next_chat_at_update ON chats;
+DROP TRIGGER chats_next_chat_at_insert ON chats;
+DROP FUNCTION chats_next_chat_at_after();
+DROP FUNCTION chats_next_chat_at_before();
+DROP FUNCTION chat_next_chat_at(TEXT, TEXT, TEXT, TIMESTAMP);
+ALTER TABLE chats DROP COLUMN next_chat_at;
