@@ -48,10 +48,15 @@ where
 /// not returned: the use case itself succeeded, and the ticker routes again shortly.
 pub async fn deliver(state: &AppState, effects: Effects) {
     state.hub.send(effects.pushes);
-    // A use case may have queued webhook deliveries or mail; the senders find nothing
-    // otherwise.
-    state.wake_webhooks();
-    state.wake_outbox();
+    // Only when the use case queued something: each wake costs the sender a write
+    // transaction (leasing what is due) on SQLite's one writer, which for every chat
+    // message found nothing. Others' deliveries and retries come at the poll interval.
+    if effects.webhooks {
+        state.wake_webhooks();
+    }
+    if effects.mail {
+        state.wake_outbox();
+    }
     // Queues where something changed first, customers told where they stand; then the
     // rechecks, which tell them only if a chat moved.
     let mut queues: Vec<((String, String), bool)> =
