@@ -124,7 +124,7 @@ async fn main() {
         listen: "127.0.0.1:0".into(),
         data_dir: dir.path().to_owned(),
         database_url: Some(SecretString::from(url.clone())),
-        database_pool_size: 8,
+        database_pool_size: Some(8),
         jwt_secret: Some(SecretString::from(SECRET.to_owned())),
         rules_dir,
         workers: Some(2),

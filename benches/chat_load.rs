@@ -22,7 +22,7 @@
 //!   draws from half to one and a half times this); after the last answer the agent
 //!   closes the chat and the customer starts a new one on a new socket.
 //! - `CHAT_LOAD_SECS` [30]: the measured window, after `CHAT_LOAD_WARMUP_SECS` [5].
-//! - `CHAT_LOAD_POOL` [8]: the service's database pool; `CHAT_LOAD_CLIENT_THREADS` [2]:
+//! - `CHAT_LOAD_POOL` [the service's default: 2 on SQLite]: the service's database pool; `CHAT_LOAD_CLIENT_THREADS` [2]:
 //!   the load client's tokio threads.
 //!
 //! Latencies are measured at the receiving socket from a timestamp in the message body
@@ -107,7 +107,7 @@ struct Config {
     chat_msgs: u32,
     secs: u64,
     warmup_secs: u64,
-    pool: u32,
+    pool: Option<u32>,
     client_threads: usize,
     /// Handshakes in flight at once while connecting.
     ramp: usize,
@@ -132,7 +132,7 @@ impl Config {
             chat_msgs: env("CHAT_LOAD_CHAT_MSGS", 10_u32).max(1),
             secs: env("CHAT_LOAD_SECS", 30_u64).max(1),
             warmup_secs: env("CHAT_LOAD_WARMUP_SECS", 5_u64),
-            pool: env("CHAT_LOAD_POOL", 8_u32).max(1),
+            pool: std::env::var_os("CHAT_LOAD_POOL").map(|_| env("CHAT_LOAD_POOL", 2_u32).max(1)),
             client_threads: env("CHAT_LOAD_CLIENT_THREADS", 2_usize).max(1),
             ramp: env("CHAT_LOAD_RAMP", 64_usize).max(1),
         }
@@ -979,6 +979,7 @@ async fn run(cfg: Config, client: tokio::runtime::Handle) -> bool {
         s
     };
     let tick_millis = settings.chat.tick_millis;
+    let pool_size = settings.pool_size();
     let app = Application::build(settings).await.expect("start");
     let ws_base = format!("ws://{}", app.address());
     let db = app.db.clone();
@@ -1012,7 +1013,7 @@ async fn run(cfg: Config, client: tokio::runtime::Handle) -> bool {
         cfg.chat_msgs,
         cfg.secs,
         cfg.warmup_secs,
-        cfg.pool,
+        pool_size,
         cfg.client_threads,
     );
     println!(

@@ -21,7 +21,9 @@ pub struct Settings {
     /// `postgres://...` or `sqlite://PATH`; defaults to `sqlite://<data_dir>/cloudseat.db`.
     #[serde(serialize_with = "ser_secret_opt")]
     pub database_url: Option<SecretString>,
-    pub database_pool_size: u32,
+    /// Connections in the database pool; unset picks by backend, see
+    /// [`Settings::pool_size`].
+    pub database_pool_size: Option<u32>,
     /// The address users reach the service at, used in mailed links.
     /// Defaults to `http://<listen>`.
     pub public_url: Option<String>,
@@ -188,7 +190,7 @@ impl Default for Settings {
             listen: "127.0.0.1:8080".to_owned(),
             data_dir: PathBuf::from("./data"),
             database_url: None,
-            database_pool_size: 8,
+            database_pool_size: None,
             public_url: None,
             jwt_secret: None,
             log: LogSettings {
@@ -281,6 +283,23 @@ impl Settings {
         }
     }
 
+    /// The database pool's size: as configured, else 2 on SQLite and 8 on PostgreSQL.
+    /// SQLite commits one writer at a time whatever the pool, and every further
+    /// connection only adds contention: each write then finds the file changed by another
+    /// connection and rereads its pages, and waiters sleep in the busy handler (the chat
+    /// load's p99 fell from 109-135 ms with 8 to 35-47 ms with 2; BENCHMARKS.md). Two
+    /// leave a reader beside the writer. PostgreSQL runs transactions in parallel.
+    pub fn pool_size(&self) -> u32 {
+        if let Some(size) = self.database_pool_size {
+            return size.max(1);
+        }
+        match crate::db::Backend::from_url(&self.database_url()) {
+            Ok((crate::db::Backend::Postgres, _)) => 8,
+            // An unsupported URL is refused when the pool opens.
+            Ok((crate::db::Backend::Sqlite, _)) | Err(_) => 2,
+        }
+    }
+
     pub fn outbox_dir(&self) -> PathBuf {
         self.mail
             .outbox_dir
@@ -311,6 +330,18 @@ mod tests {
     }
 
     #[test]
+    fn pool_size_defaults_by_backend() {
+        let mut s = Settings::default();
+        assert_eq!(s.pool_size(), 2, "SQLite");
+        s.database_url = Some(SecretString::from("postgres://u:p@h/db".to_owned()));
+        assert_eq!(s.pool_size(), 8, "PostgreSQL");
+        s.database_pool_size = Some(3);
+        assert_eq!(s.pool_size(), 3, "as configured");
+        s.database_pool_size = Some(0);
+        assert_eq!(s.pool_size(), 1, "never empty");
+    }
+
+    #[test]
     #[allow(clippy::result_large_err)] // figment's Jail fixes the closure's error type
     fn layers_file_then_environment() {
         figment::Jail::expect_with(|jail| {
@@ -322,7 +353,9 @@ mod tests {
             jail.set_env("CLOUDSEAT_MAIL__SMTP__PORT", "2525");
             jail.set_env("CLOUDSEAT_DATABASE_URL", "postgres://u:secret@h/db");
             jail.set_env("CLOUDSEAT_TEST_POSTGRES_URL", "postgres://harness/only");
+            jail.set_env("CLOUDSEAT_DATABASE_POOL_SIZE", "5");
             let s = Settings::load(None).map_err(|e| *e)?;
+            assert_eq!(s.database_pool_size, Some(5));
             assert_eq!(s.listen, "127.0.0.1:9100");
             assert_eq!(s.mail.from, "a <a@b.c>");
             assert_eq!(s.mail.smtp.port, 2525);

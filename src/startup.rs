@@ -111,7 +111,7 @@ impl Application {
         tracing::info!(version = %rules.version, dir = %settings.rules_dir.display(), "seat rules loaded");
 
         let database_url = settings.database_url();
-        let db = Db::connect(&database_url, settings.database_pool_size).with_context(|| {
+        let db = Db::connect(&database_url, settings.pool_size()).with_context(|| {
             format!(
                 "cannot open the database {}",
                 crate::db::redact_url(&database_url)

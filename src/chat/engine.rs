@@ -47,11 +47,8 @@ where
 /// Sends the frames and routes the queues an effect names. Routing failures are logged,
 /// not returned: the use case itself succeeded, and the ticker routes again shortly.
 pub async fn deliver(state: &AppState, effects: Effects) {
+    wake_senders(state, &effects);
     state.hub.send(effects.pushes);
-    // A use case may have queued webhook deliveries or mail; the senders find nothing
-    // otherwise.
-    state.wake_webhooks();
-    state.wake_outbox();
     // Queues where something changed first, customers told where they stand; then the
     // rechecks, which tell them only if a chat moved.
     let mut queues: Vec<((String, String), bool)> =
@@ -74,12 +71,29 @@ pub async fn deliver(state: &AppState, effects: Effects) {
             })
             .await;
         match routed {
-            Ok(effects) => state.hub.send(effects.pushes),
+            Ok(effects) => {
+                // An auto-accepted offer queues the `chat.assigned` webhook.
+                wake_senders(state, &effects);
+                state.hub.send(effects.pushes);
+            }
             Err(e) => {
                 let e: AppError = e.into();
                 tracing::error!(error = ?e, "routing a chat queue failed");
             }
         }
+    }
+}
+
+/// Wakes the webhook and mail senders if the use case queued something for them, and only
+/// then: each wake costs the sender a write transaction (leasing what is due) on SQLite's
+/// one writer, which for almost every chat message found nothing. Deliveries queued
+/// elsewhere and retries go out at the senders' poll interval.
+fn wake_senders(state: &AppState, effects: &Effects) {
+    if effects.webhooks {
+        state.wake_webhooks();
+    }
+    if effects.mail {
+        state.wake_outbox();
     }
 }
 

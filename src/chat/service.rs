@@ -32,6 +32,10 @@ pub struct Effects {
     /// Queues to try again though nothing known changed (the timers' safety net): their
     /// customers hear only if a chat is offered.
     pub recheck: BTreeSet<(String, String)>,
+    /// Webhook deliveries were queued: the webhook sender must be woken.
+    pub webhooks: bool,
+    /// Mail was queued in the outbox: the mail sender must be woken.
+    pub mail: bool,
 }
 
 impl Effects {
@@ -48,6 +52,8 @@ impl Effects {
         self.pushes.extend(other.pushes);
         self.queues.extend(other.queues);
         self.recheck.extend(other.recheck);
+        self.webhooks |= other.webhooks;
+        self.mail |= other.mail;
     }
 }
 
@@ -63,13 +69,14 @@ pub fn message_out(m: &MessageRow) -> MessageOut {
 }
 
 /// Tells the shop's systems about a chat event through its webhooks (queued in this
-/// transaction, delivered by the webhook sender).
+/// transaction, delivered by the webhook sender, which `effects` then wakes).
 fn hook(
     conn: &mut DbConn,
     chat: &ChatRow,
     event: &str,
     data: serde_json::Value,
     now: NaiveDateTime,
+    effects: &mut Effects,
 ) -> Result<(), AppError> {
     let mut payload = serde_json::json!({
         "chat_id": chat.id,
@@ -80,13 +87,14 @@ fn hook(
     if let (Some(obj), serde_json::Value::Object(extra)) = (payload.as_object_mut(), data) {
         obj.extend(extra);
     }
-    crate::merchant_api::webhooks::enqueue(
+    let queued = crate::merchant_api::webhooks::enqueue(
         conn,
         &MerchantId(chat.merchant_id.clone()),
         event,
         &payload,
         now,
     )?;
+    effects.webhooks |= queued > 0;
     Ok(())
 }
 
@@ -97,6 +105,7 @@ fn mail_left_message(
     chat: &ChatRow,
     message: Option<&str>,
     now: NaiveDateTime,
+    effects: &mut Effects,
 ) -> Result<(), AppError> {
     use crate::mail::templates::{MailKind, render};
     use crate::web::i18n::t;
@@ -130,6 +139,7 @@ fn mail_left_message(
         )
         .map_err(AppError::internal)?;
         crate::mail::outbox::enqueue(conn, &mail, now)?;
+        effects.mail = true;
     }
     Ok(())
 }
@@ -247,6 +257,7 @@ pub fn create(
         store::append_message(conn, &chat, "customer", None, body, Some(client_id), now)?;
         chat = reload(conn, &id)?;
     }
+    let mut effects = Effects::default();
     if status == "left_message" {
         let first = input.first_message.as_ref().map(|(_, body)| body.as_str());
         hook(
@@ -255,10 +266,10 @@ pub fn create(
             "chat.left_message",
             serde_json::json!({ "message": first }),
             now,
+            &mut effects,
         )?;
-        mail_left_message(conn, &chat, first, now)?;
+        mail_left_message(conn, &chat, first, now, &mut effects)?;
     }
-    let mut effects = Effects::default();
     effects.wake_queue(&chat);
     Ok((
         Created {
@@ -364,6 +375,7 @@ pub fn agent_message(
             "chat.message.agent",
             serde_json::json!({ "seq": row.seq, "body": row.body, "at": row.created_at }),
             now,
+            &mut effects,
         )?;
         let frame = Out::Message(message_out(&row));
         effects.push(Push::agent(agent.as_str(), frame.clone()));
@@ -493,6 +505,7 @@ fn assign(
         "chat.assigned",
         serde_json::json!({ "agent_name": name, "at": now }),
         now,
+        &mut effects,
     )?;
     let messages = store::messages_after(conn, &chat.id, 0, RECENT_MESSAGES)?
         .iter()
@@ -705,14 +718,15 @@ pub fn close(
         now,
     )?;
     let closed_row = reload(conn, chat_id)?;
+    let mut effects = Effects::default();
     hook(
         conn,
         &closed_row,
         "chat.closed",
         serde_json::json!({ "status": status, "closed_by": by.as_str(), "reason": reason, "at": now }),
         now,
+        &mut effects,
     )?;
-    let mut effects = Effects::default();
     let frame = Out::Closed {
         chat: chat_id.to_owned(),
         by: by.as_str().to_owned(),

@@ -8,6 +8,7 @@
 pub mod schema;
 
 use std::path::PathBuf;
+use std::sync::Once;
 use std::time::Duration;
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
@@ -100,6 +101,7 @@ impl ManageConnection for ConnectionManager {
                 .map(DbConn::Pg)
                 .map_err(r2d2::Error::ConnectionError),
             Backend::Sqlite => {
+                stable_sqlite_plans();
                 let mut conn = diesel::SqliteConnection::establish(&self.target)
                     .map_err(r2d2::Error::ConnectionError)?;
                 // WAL lets readers run beside the single writer; busy_timeout makes writers
@@ -125,6 +127,53 @@ impl ManageConnection for ConnectionManager {
 
     fn has_broken(&self, conn: &mut DbConn) -> bool {
         <DbConn as Connection>::TransactionManager::is_broken_transaction_manager(conn)
+    }
+}
+
+/// Makes every SQLite connection this process opens from now on keep one query plan per
+/// statement, whatever values are bound (`SQLITE_DBCONFIG_ENABLE_QPSG`).
+///
+/// Why: the bundled SQLite has STAT4 statistics (`PRAGMA optimize` gathers them, see
+/// [`optimize`]), and with them it marks a prepared statement as expired whenever a value
+/// is bound to a parameter the planner looked at (diesel binds every literal, `LIMIT 1`
+/// included), then prepares it again on the next step. Diesel's statement cache was thus
+/// useless for the hottest statements: re-preparing was 16% of the service's CPU under the
+/// chat load (BENCHMARKS.md). Our queries go by primary keys and selective indexes, so the
+/// plan chosen without the values is the right one.
+///
+/// Diesel does not hand out the raw `sqlite3*`, so the setting is applied by an automatic
+/// extension, which SQLite runs on each connection as it opens; registered once per
+/// process. (It applies to every SQLite connection the process opens, which is only ours.)
+fn stable_sqlite_plans() {
+    static REGISTER: Once = Once::new();
+    REGISTER.call_once(|| {
+        // SAFETY: `sqlite3_auto_extension` only stores the function pointer, which has
+        // exactly the entry-point signature SQLite calls and lives for the whole program.
+        let rc = unsafe { libsqlite3_sys::sqlite3_auto_extension(Some(enable_qpsg)) };
+        if rc != libsqlite3_sys::SQLITE_OK {
+            tracing::warn!(
+                code = rc,
+                "cannot register the SQLite plan-stability setting; statements will be re-prepared"
+            );
+        }
+    });
+}
+
+/// The automatic extension's entry point: SQLite calls it with each new connection.
+unsafe extern "C" fn enable_qpsg(
+    db: *mut libsqlite3_sys::sqlite3,
+    _err: *mut *mut std::ffi::c_char,
+    _api: *const libsqlite3_sys::sqlite3_api_routines,
+) -> std::ffi::c_int {
+    // SAFETY: `db` is the open connection SQLite hands to its automatic extensions; this
+    // option takes an int (1 = on) and an int pointer for the new state, which may be null.
+    unsafe {
+        libsqlite3_sys::sqlite3_db_config(
+            db,
+            libsqlite3_sys::SQLITE_DBCONFIG_ENABLE_QPSG,
+            1 as std::ffi::c_int,
+            std::ptr::null_mut::<std::ffi::c_int>(),
+        )
     }
 }
 
@@ -372,6 +421,60 @@ mod tests {
         // The primary key's index: its 100 rows counted.
         let names: Vec<&str> = analysed.iter().map(|a| a.idx.as_str()).collect();
         assert_eq!(names, ["sqlite_autoindex_merchants_1"]);
+    }
+
+    #[derive(QueryableByName)]
+    struct PlanStep {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        detail: String,
+    }
+
+    fn plan(conn: &mut DbConn, a: i32, b: i32) -> String {
+        let steps: Vec<PlanStep> =
+            diesel::sql_query("EXPLAIN QUERY PLAN SELECT * FROM skew WHERE a = ? AND b = ?")
+                .bind::<diesel::sql_types::Integer, _>(a)
+                .bind::<diesel::sql_types::Integer, _>(b)
+                .load(conn)
+                .unwrap();
+        steps
+            .into_iter()
+            .map(|s| s.detail)
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    /// A pooled connection plans a statement once, not anew for each bound value: on a
+    /// table where STAT4 knows one value of `a` is in 95% of the rows, SQLite without the
+    /// setting searches by `b` for that value and by `a` for a rare one (and re-prepares
+    /// the statement on every new binding to find out).
+    #[test]
+    fn sqlite_plans_do_not_depend_on_bound_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::connect(
+            &format!("sqlite://{}", dir.path().join("t.db").display()),
+            1,
+        )
+        .unwrap();
+        let mut conn = db.get_blocking().unwrap();
+        conn.batch_execute(
+            "CREATE TABLE skew (id INTEGER PRIMARY KEY, a INTEGER NOT NULL, b INTEGER NOT NULL);
+             CREATE INDEX skew_a ON skew (a);
+             CREATE INDEX skew_b ON skew (b);
+             WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 1999)
+             INSERT INTO skew (a, b) SELECT CASE WHEN i < 1900 THEN 0 ELSE i END, i % 20 FROM n;
+             ANALYZE;",
+        )
+        .unwrap();
+        let stat4: i64 = diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+            "(SELECT count(*) FROM sqlite_stat4 WHERE tbl = 'skew')",
+        ))
+        .get_result(&mut *conn)
+        .unwrap();
+        assert!(stat4 > 0, "the bundled SQLite gathers STAT4 samples");
+        let common = plan(&mut conn, 0, 3);
+        let rare = plan(&mut conn, 1950, 3);
+        assert!(common.contains("skew_a"), "{common}");
+        assert_eq!(common, rare);
     }
 
     #[test]

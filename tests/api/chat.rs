@@ -652,6 +652,56 @@ both_backends! {
     }
 }
 
+/// Chat use cases wake the webhook and mail senders when, and only when, they queued
+/// something (waking them for every message cost a write transaction each; see the chat
+/// load in BENCHMARKS.md). With the senders' polls an hour apart, a left message's webhook
+/// and mail still go out at once.
+mod a_left_message_wakes_the_webhook_and_mail_senders {
+    use super::*;
+    use crate::helpers::Backend;
+
+    async fn run(backend: Backend) {
+        use crate::merchant_api::{Receiver, endpoint};
+        let app = crate::helpers::spawn_app_with(backend, |s| {
+            s.webhooks.poll_interval_secs = 3600;
+            s.mail.poll_interval_secs = 3600;
+        })
+        .await;
+        let shop = app.merchant("Night Owl").await;
+        let mid = shop.merchant_id();
+        let receiver = Receiver::start().await;
+        endpoint(
+            &app,
+            &shop.access,
+            &mid,
+            &receiver.url,
+            &["chat.left_message"],
+        )
+        .await;
+        let key = widget_key(&app, &shop).await;
+        let mut ws = customer_ws(&app).await;
+        ws.send(json!({"type": "start", "key": key, "skill": "general", "message": {"client_id": "m1", "body": "Call me"}})).await;
+        assert_eq!(ws.until("started").await["status"], "left_message");
+        let got = receiver.wait_for(1).await;
+        assert_eq!(got[0].event, "chat.left_message");
+        let mail = app
+            .smtp
+            .wait_for(&shop.email, "left a message while nobody was on shift")
+            .await;
+        assert!(mail.text.contains("Call me"), "{}", mail.text);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        run(Backend::Sqlite).await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        run(Backend::Postgres).await
+    }
+}
+
 both_backends! {
     async fn a_left_message_goes_to_the_next_agent_who_checks_in(app) {
         let shop = app.merchant("Early Shop").await;

@@ -311,7 +311,7 @@ pub fn test_settings(backend: Backend, dir: &std::path::Path, smtp_port: u16) ->
         listen: "127.0.0.1:0".into(),
         data_dir: dir.to_owned(),
         database_url: Some(SecretString::from(database_url(backend, dir))),
-        database_pool_size: 4,
+        database_pool_size: Some(4),
         jwt_secret: Some(SecretString::from(JWT_SECRET.to_owned())),
         workers: Some(2),
         shutdown_timeout_secs: 1,
