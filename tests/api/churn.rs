@@ -607,9 +607,9 @@ fn insert_worked(conn: &mut DbConn, id: &str, agent: &str, shift: &str, at: Naiv
 }
 
 both_backends! {
-    /// Check-ins through the API keep the agent's stretches (what the churn report reads):
-    /// two days running make one, a week later starts another; a check-in written out of
-    /// order between them bridges the two, and clearing or deleting it splits them again.
+    // Check-ins through the API keep the agent's stretches (what the churn report reads):
+    // two days running make one, a week later starts another; a check-in written out of
+    // order between them bridges the two, and clearing or deleting it splits them again.
     async fn check_ins_keep_the_agents_stretches(app) {
         use crate::shifts::{act, booked, certified, claim, clock_to, json_of, past_early_access, shift_start};
         let shop = app.merchant("Stretch shop").await;
@@ -682,9 +682,9 @@ both_backends! {
         assert_eq!(stored_and_expected(&app, &id).await.0, [(at[0], at[1]), (at[2], at[2])]);
     }
 
-    /// Whatever writes check-ins, in whatever order (inserts, moves, clears, deletes, an
-    /// assignment moved to another agent), the stored stretches are `churn::stretches` of
-    /// the check-ins after every step.
+    // Whatever writes check-ins, in whatever order (inserts, moves, clears, deletes, an
+    // assignment moved to another agent), the stored stretches are `churn::stretches` of
+    // the check-ins after every step.
     async fn stretches_follow_any_sequence_of_writes(app) {
         let a = app.agent("Wang Fang").await.id();
         let b = app.agent("Li Lei").await.id();
