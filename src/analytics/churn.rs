@@ -25,7 +25,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{Datelike, Months, NaiveDate};
+use chrono::{Datelike, Months, NaiveDate, NaiveDateTime};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -49,8 +49,44 @@ pub struct History {
     pub agent_id: String,
     /// In the order they happened (ties on a day keep this order).
     pub moves: Vec<PoolMove>,
-    /// The days a shift was worked, in any order, repeats allowed.
-    pub worked: Vec<NaiveDate>,
+    /// The days a shift was worked, as inclusive ranges of local days (first, last), in any
+    /// order, overlaps allowed: every day of a range counts as worked. One range per stretch
+    /// of check-ins ([`stretches`]); a single day is `(day, day)`.
+    pub worked: Vec<(NaiveDate, NaiveDate)>,
+}
+
+/// Check-ins less than this far apart are kept as one stretch ([`stretches`]).
+pub const STRETCH_GAP: chrono::Duration = chrono::Duration::days(4);
+
+/// The shortest inactivity limit (`inactive_after_days`) the rules accept: with it, reading
+/// a stretch as every local day from its first check-in's to its last's gives the same
+/// spells as its check-ins' days. Two consecutive check-ins of a stretch are less than 4
+/// days apart in UTC, local clocks are between 12 hours behind and 14 hours ahead of UTC in
+/// any zone, however it changes (Samoa skipped a day), so their local days are less than
+/// 4 days + 26 hours + 1 day apart: at most 6. With at least 7 days' limit, the earlier
+/// check-in keeps the agent active through the day of the next, so filling the days
+/// between changes no spell, wherever `as_of`, a join or a leave falls (the property test
+/// in `analytics::store` checks this for random check-ins, zones and limits).
+pub const MIN_INACTIVE_AFTER_DAYS: u32 = 7;
+
+/// The check-in instants (UTC, any order, repeats allowed) as stretches (first, last):
+/// runs of check-ins each less than [`STRETCH_GAP`] after the one before, in order. This
+/// is what the `work_stretches` table holds per agent (kept by triggers on
+/// `shift_assignments`), so the churn report reads one row per stretch instead of one per
+/// check-in.
+pub fn stretches(
+    instants: impl IntoIterator<Item = NaiveDateTime>,
+) -> Vec<(NaiveDateTime, NaiveDateTime)> {
+    let mut sorted: Vec<NaiveDateTime> = instants.into_iter().collect();
+    sorted.sort_unstable();
+    let mut out: Vec<(NaiveDateTime, NaiveDateTime)> = Vec::new();
+    for t in sorted {
+        match out.last_mut() {
+            Some((_, last)) if t - *last < STRETCH_GAP => *last = t,
+            _ => out.push((t, t)),
+        }
+    }
+    out
 }
 
 /// A stretch of consecutive active days.
@@ -77,11 +113,11 @@ impl Spell {
 /// The agent's active spells up to `as_of` (the last day with complete data), in order.
 pub fn spells(history: &History, inactive_after_days: u32, as_of: NaiveDate) -> Vec<Spell> {
     let span = i64::from(inactive_after_days.max(1));
-    let mut worked: Vec<NaiveDate> = history
+    let mut worked: Vec<(NaiveDate, NaiveDate)> = history
         .worked
         .iter()
-        .copied()
-        .filter(|d| *d <= as_of)
+        .filter(|(first, last)| *first <= as_of && first <= last)
+        .map(|&(first, last)| (first, last.min(as_of)))
         .collect();
     worked.sort_unstable();
     worked.dedup();
@@ -123,12 +159,15 @@ pub fn spells(history: &History, inactive_after_days: u32, as_of: NaiveDate) -> 
     for (join, leave) in stints {
         // Active days of the stint: join..leave (exclusive), or on to as_of.
         let end_excl = leave.as_ref().map(|(d, _)| *d);
-        let anchors = std::iter::once(join).chain(
-            worked
-                .iter()
-                .copied()
-                .filter(|d| *d > join && end_excl.is_none_or(|e| *d < e)),
-        );
+        // Anchors: ranges of days that each keep the agent active, in order of their first
+        // day; the join, then the worked days after it and before the leave.
+        let after_join = join.succ_opt().unwrap_or(join);
+        let before_leave = end_excl.and_then(|e| e.pred_opt());
+        let anchors = std::iter::once((join, join)).chain(worked.iter().filter_map(|&(f, l)| {
+            let f = f.max(after_join);
+            let l = before_leave.map_or(l, |b| l.min(b));
+            (f <= l).then_some((f, l))
+        }));
         let mut current: Option<(NaiveDate, NaiveDate)> = None;
         let close = |first: NaiveDate, reach: NaiveDate, out: &mut Vec<Spell>| {
             // `reach`: the last day the anchors keep the agent active.
@@ -158,11 +197,11 @@ pub fn spells(history: &History, inactive_after_days: u32, as_of: NaiveDate) -> 
                 exit_reason: Some(reason),
             });
         };
-        for a in anchors {
+        for (a, b) in anchors {
             if end_excl.is_some_and(|e| a >= e) {
                 break;
             }
-            let reach = a + chrono::Duration::days(span - 1);
+            let reach = b + chrono::Duration::days(span - 1);
             current = match current {
                 // Still active the day before this anchor: the spell goes on.
                 Some((first, r)) if a <= r.succ_opt().unwrap_or(r) => Some((first, r.max(reach))),
@@ -505,7 +544,7 @@ mod tests {
         History {
             agent_id: id.to_owned(),
             moves,
-            worked,
+            worked: worked.into_iter().map(|w| (w, w)).collect(),
         }
     }
 
@@ -707,6 +746,47 @@ mod tests {
     }
 
     #[test]
+    fn check_ins_less_than_four_days_apart_make_one_stretch() {
+        let t = |day: u32, h: u32| d(3, day).and_hms_opt(h, 0, 0).unwrap();
+        assert!(stretches([]).is_empty());
+        // Out of order and repeated; 3 days 23 hours apart is one stretch, 4 days is not.
+        assert_eq!(
+            stretches([
+                t(9, 8),
+                t(1, 8),
+                t(5, 7),
+                t(1, 8),
+                t(13, 8),
+                t(20, 0),
+                t(16, 8)
+            ]),
+            [(t(1, 8), t(5, 7)), (t(9, 8), t(9, 8)), (t(13, 8), t(20, 0))]
+        );
+    }
+
+    #[test]
+    fn a_range_of_worked_days_counts_every_day_in_it() {
+        // Worked 1 to 20 March: active through 18 April with 30 days.
+        let h = History {
+            agent_id: "a".into(),
+            moves: vec![join(d(1, 1))],
+            worked: vec![(d(3, 1), d(3, 20))],
+        };
+        let s = spells(&h, 30, d(12, 31));
+        assert_eq!(s.len(), 2, "{s:?}");
+        assert_eq!(s[1].first, d(3, 1));
+        assert_eq!(s[1].last, Some(d(4, 18)));
+        // Clipped to the stint: leaving on 10 March ends it then.
+        let h = History {
+            moves: vec![join(d(1, 1)), out(d(3, 10), "left")],
+            ..h
+        };
+        let s = spells(&h, 30, d(12, 31));
+        assert_eq!(s.last().unwrap().last, Some(d(3, 9)));
+        assert_eq!(s.last().unwrap().exit_reason.as_deref(), Some("left"));
+    }
+
+    #[test]
     fn tenure_bands_count_whole_months() {
         let s = vec![Spell {
             first: d(1, 31),
@@ -743,7 +823,7 @@ mod tests {
         let anchor = h
             .worked
             .iter()
-            .copied()
+            .flat_map(|&(f, l)| f.iter_days().take_while(move |w| *w <= l))
             .filter(|w| *w >= start && *w <= day)
             .chain(std::iter::once(start))
             .max()
@@ -754,7 +834,11 @@ mod tests {
     fn history() -> impl Strategy<Value = History> {
         (
             prop::collection::vec((0u32..120, any::<bool>()), 0..8),
-            prop::collection::vec(0u32..120, 0..12),
+            // Mostly single days, some ranges of days.
+            prop::collection::vec(
+                (0u32..120, prop_oneof![3 => Just(0u32), 1 => 0u32..20]),
+                0..12,
+            ),
         )
             .prop_map(|(moves, worked)| {
                 let base = d(1, 1);
@@ -772,7 +856,10 @@ mod tests {
                         .collect(),
                     worked: worked
                         .into_iter()
-                        .map(|w| base + chrono::Duration::days(i64::from(w)))
+                        .map(|(w, len)| {
+                            let first = base + chrono::Duration::days(i64::from(w));
+                            (first, first + chrono::Duration::days(i64::from(len)))
+                        })
                         .collect(),
                 }
             })

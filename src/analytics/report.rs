@@ -494,7 +494,7 @@ mod tests {
         History {
             agent_id: id.to_owned(),
             moves,
-            worked,
+            worked: worked.into_iter().map(|w| (w, w)).collect(),
         }
     }
 

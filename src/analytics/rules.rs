@@ -5,6 +5,7 @@ use serde::Deserialize;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
+use super::churn::{MIN_INACTIVE_AFTER_DAYS, STRETCH_GAP};
 use crate::accounts::model::Locale;
 use crate::seats::rules::Report;
 
@@ -162,7 +163,27 @@ pub(crate) fn load(r: &mut Report<'_>) -> Option<ChurnRules> {
         (None, None)
     };
     let raw = raw?;
-    let inactive = r.int("`inactive_after_days`", &raw.inactive_after_days, 1, 365);
+    let min_inactive = i64::from(MIN_INACTIVE_AFTER_DAYS);
+    let inactive = if *raw.inactive_after_days.get_ref() < min_inactive {
+        r.at(
+            raw.inactive_after_days.span(),
+            format!(
+                "`inactive_after_days` must be at least {min_inactive} (got {}): the churn report \
+                 reads worked days as stretches of check-ins less than {} days apart, which is \
+                 exact only for limits of a week or more",
+                raw.inactive_after_days.get_ref(),
+                STRETCH_GAP.num_days()
+            ),
+        );
+        None
+    } else {
+        r.int(
+            "`inactive_after_days`",
+            &raw.inactive_after_days,
+            min_inactive,
+            365,
+        )
+    };
     let max_range = r.int("`max_range_months`", &raw.max_range_months, 1, 120);
     Some(ChurnRules {
         inactive_after_days: inactive?,

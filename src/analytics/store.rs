@@ -9,22 +9,20 @@
 //!   with the reason: the agent's stated reason for leaving (one of the leave reasons) or
 //!   `left` without one, `suspended` for a suspension (an admin's free-text reason stays in
 //!   the agent's timeline, not in the figures).
-//! - A **worked day** is the local date of a check-in to a shift.
+//! - A **worked day** is the local date of a check-in to a shift; they are read from the
+//!   stretches of check-ins kept in `work_stretches` ([`super::churn::stretches`]).
 
 use std::collections::{BTreeMap, HashMap};
 
-use chrono::{Duration, Months, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeZone};
+use chrono::{Months, NaiveDate, NaiveDateTime};
 use chrono_tz::Tz;
 use diesel::prelude::*;
-use diesel::sql_types::Date;
 
 use super::churn::{History, PoolMove};
 use super::report::{Attributes, GroupBy};
 use crate::certification::profile::LEAVE_REASONS;
 use crate::db::DbConn;
-use crate::db::schema::{
-    certifications, lifecycle_events, payroll_runs, payslips, shift_assignments,
-};
+use crate::db::schema::{certifications, lifecycle_events, payroll_runs, payslips, work_stretches};
 
 const CERTIFIED: &str = "certified";
 
@@ -64,56 +62,9 @@ pub fn pool_move(
     }
 }
 
-/// The zone's offsets from UTC as (first instant, seconds east), oldest first, from
-/// 2000 to `until`: one entry for a zone without daylight saving (Asia/Shanghai), one per
-/// change otherwise. Instants before the first entry take its offset.
-pub fn utc_offsets(tz: Tz, until: NaiveDateTime) -> Vec<(NaiveDateTime, i32)> {
-    let offset = |t: NaiveDateTime| tz.offset_from_utc_datetime(&t).fix().local_minus_utc();
-    let start = NaiveDate::from_ymd_opt(2000, 1, 1)
-        .unwrap_or_default()
-        .and_time(NaiveTime::MIN);
-    let mut out = vec![(start, offset(start))];
-    let mut t = start;
-    // Changes are months apart: find the day, then the minute.
-    while t < until {
-        let next = t + Duration::days(1);
-        if offset(next) != offset(t) {
-            // Minutes into the day: the offset at `lo` is the old one, at `hi` the new.
-            let (mut lo, mut hi) = (0, 24 * 60);
-            while hi - lo > 1 {
-                let mid = (lo + hi) / 2;
-                if offset(t + Duration::minutes(mid)) == offset(t) {
-                    lo = mid;
-                } else {
-                    hi = mid;
-                }
-            }
-            let since = t + Duration::minutes(hi);
-            out.push((since, offset(since)));
-        }
-        t = next;
-    }
-    out
-}
-
-/// SQL for the offset (seconds) of the UTC timestamp `column`: a number, or a CASE over the
-/// zone's changes, newest first.
-fn offset_sql(column: &str, offsets: &[(NaiveDateTime, i32)]) -> String {
-    match offsets {
-        [] => "0".to_owned(),
-        [(_, only)] => only.to_string(),
-        [(_, first), rest @ ..] => {
-            let mut sql = String::from("(CASE");
-            for (since, secs) in rest.iter().rev() {
-                sql.push_str(&format!(
-                    " WHEN {column} >= '{}' THEN {secs}",
-                    since.format("%Y-%m-%d %H:%M:%S")
-                ));
-            }
-            sql.push_str(&format!(" ELSE {first} END)"));
-            sql
-        }
-    }
+/// A stretch of check-ins (first and last instant, UTC) as the local days it spans.
+pub fn worked_days(tz: Tz, first: NaiveDateTime, last: NaiveDateTime) -> (NaiveDate, NaiveDate) {
+    (local_date(tz, first), local_date(tz, last))
 }
 
 /// One pool move as read: agent, from, to, reason, when.
@@ -126,11 +77,12 @@ type MoveRow = (
 );
 
 /// Every agent's pool moves and worked days up to `until` (UTC), local to `tz`. Two
-/// queries: the moves (a few per agent), then every check-in's (agent, local day), the day
-/// computed by the database. No `DISTINCT`: on SQLite it sorts two million rows in a temp
-/// B-tree (most of the churn page's time); the covering index already yields an agent's
-/// check-ins in order, so repeats are dropped here as they arrive (and
-/// [`History::worked`] allows any that remain).
+/// queries: the moves (a few per agent), then the agents' stretches of check-ins
+/// (`work_stretches`, kept by triggers as check-ins are written), each read as every local
+/// day from its first check-in's to its last's. A stretch that runs past `until` is read to
+/// its end: [`super::churn::spells`] stops at `as_of`, and with the rules' minimum inactivity limit
+/// ([`super::churn::MIN_INACTIVE_AFTER_DAYS`]) the days it adds change no spell (the property test
+/// below checks both against the check-ins' own days).
 pub fn histories(conn: &mut DbConn, tz: Tz, until: NaiveDateTime) -> QueryResult<Vec<History>> {
     let rows: Vec<MoveRow> = lifecycle_events::table
         .filter(lifecycle_events::entity_type.eq("agent"))
@@ -168,23 +120,18 @@ pub fn histories(conn: &mut DbConn, tz: Tz, until: NaiveDateTime) -> QueryResult
             .push(m);
     }
 
-    let offset = offset_sql("checked_in_at", &utc_offsets(tz, until));
-    let day = match conn {
-        DbConn::Sqlite(_) => format!("date(checked_in_at, {offset} || ' seconds')"),
-        DbConn::Pg(_) => format!("CAST(checked_in_at + {offset} * INTERVAL '1 second' AS DATE)"),
-    };
-    // Positional rows (not `sql_query`'s by-name ones): two million of them.
-    let worked: Vec<(String, NaiveDate)> = shift_assignments::table
-        .filter(shift_assignments::checked_in_at.is_not_null())
-        .filter(shift_assignments::checked_in_at.lt(until))
-        .select((shift_assignments::agent_id, diesel::dsl::sql::<Date>(&day)))
+    let stretches: Vec<(String, NaiveDateTime, NaiveDateTime)> = work_stretches::table
+        .filter(work_stretches::first_at.lt(until))
+        .select((
+            work_stretches::agent_id,
+            work_stretches::first_at,
+            work_stretches::last_at,
+        ))
         .load(conn)?;
-    for (agent, day) in worked {
+    for (agent, first, last) in stretches {
         // Days of agents never in the pool change nothing.
-        if let Some(h) = by_agent.get_mut(&agent)
-            && h.worked.last() != Some(&day)
-        {
-            h.worked.push(day);
+        if let Some(h) = by_agent.get_mut(&agent) {
+            h.worked.push(worked_days(tz, first, last));
         }
     }
     let mut out: Vec<History> = by_agent.into_values().collect();
@@ -303,29 +250,120 @@ mod tests {
         assert!(m(Some("suspended"), "left", None).is_none());
     }
 
-    #[test]
-    fn offsets_are_one_number_without_daylight_saving() {
-        let until = at("2027-01-01 00:00");
-        let shanghai = utc_offsets(chrono_tz::Asia::Shanghai, until);
-        assert_eq!(shanghai.len(), 1);
-        assert_eq!(offset_sql("t", &shanghai), "28800");
-    }
+    mod stretches_read_as_days {
+        use super::*;
+        use crate::analytics::churn::{MIN_INACTIVE_AFTER_DAYS, spells, stretches};
+        use chrono::Duration;
+        use proptest::prelude::*;
 
-    #[test]
-    fn offsets_change_at_the_minute_daylight_saving_does() {
-        let berlin = utc_offsets(chrono_tz::Europe::Berlin, at("2027-01-01 00:00"));
-        // Two changes a year from 2000 through 2026.
-        assert_eq!(berlin.len(), 1 + 2 * 27);
-        assert_eq!(berlin[0].1, 3600);
-        // Summer time began at 01:00 UTC on 29 March 2026 and ended at 01:00 UTC on 25
-        // October 2026.
-        assert!(berlin.contains(&(at("2026-03-29 01:00"), 7200)));
-        assert!(berlin.contains(&(at("2026-10-25 01:00"), 3600)));
-        let sql = offset_sql("t", &berlin);
-        assert!(
-            sql.starts_with("(CASE WHEN t >= '2026-10-25 01:00:00' THEN 3600 WHEN t >= '2026-03-29 01:00:00' THEN 7200"),
-            "{sql}"
-        );
-        assert!(sql.ends_with(" ELSE 3600 END)"));
+        /// Zones with daylight saving, half and quarter hours, the extremes of UTC-12 and
+        /// UTC+14, and Samoa, which skipped 30 December 2011 going from UTC-10 to UTC+14.
+        const ZONES: [Tz; 8] = [
+            chrono_tz::Asia::Shanghai,
+            chrono_tz::Europe::Berlin,
+            chrono_tz::America::New_York,
+            chrono_tz::Australia::Lord_Howe,
+            chrono_tz::Asia::Kathmandu,
+            chrono_tz::Pacific::Kiritimati,
+            chrono_tz::Etc::GMTPlus12,
+            chrono_tz::Pacific::Apia,
+        ];
+
+        /// Starts near Samoa's skipped day and around daylight-saving changes.
+        const BASES: [&str; 3] = ["2011-12-10 00:00", "2026-03-01 00:00", "2026-10-10 00:00"];
+
+        #[derive(Debug)]
+        struct Case {
+            tz: Tz,
+            check_ins: Vec<NaiveDateTime>,
+            moves: Vec<PoolMove>,
+            until: NaiveDateTime,
+            n: u32,
+        }
+
+        fn case() -> impl Strategy<Value = Case> {
+            (
+                0..ZONES.len(),
+                0..BASES.len(),
+                // Gaps between check-ins in seconds: mostly under 5 days (so stretches
+                // form, some just under and over 4), some weeks.
+                prop::collection::vec(
+                    prop_oneof![
+                        4 => 0i64..5 * 86_400,
+                        1 => (4 * 86_400 - 60i64)..(4 * 86_400 + 60),
+                        1 => 0i64..40 * 86_400,
+                    ],
+                    0..30,
+                ),
+                prop::collection::vec((0i64..200, any::<bool>(), 0i64..86_400), 0..6),
+                0i64..200 * 86_400,
+                MIN_INACTIVE_AFTER_DAYS..45,
+            )
+                .prop_map(|(zone, base, gaps, moves, until, n)| {
+                    let tz = ZONES[zone];
+                    let base = at(BASES[base]);
+                    let mut t = base;
+                    let check_ins = gaps
+                        .into_iter()
+                        .map(|g| {
+                            t += Duration::seconds(g);
+                            t
+                        })
+                        .collect();
+                    let mut moves: Vec<(i64, bool, i64)> = moves;
+                    moves.sort();
+                    let moves = moves
+                        .into_iter()
+                        .map(|(day, joined, secs)| {
+                            let when = base + Duration::days(day) + Duration::seconds(secs);
+                            PoolMove {
+                                day: local_date(tz, when),
+                                joined,
+                                reason: (!joined).then(|| "left".to_owned()),
+                            }
+                        })
+                        .collect();
+                    Case {
+                        tz,
+                        check_ins,
+                        moves,
+                        until: base + Duration::seconds(until),
+                        n,
+                    }
+                })
+        }
+
+        proptest! {
+            /// What `histories` reads (every stretch begun before `until`, as the local
+            /// days from its first to its last check-in) gives the spells of the check-ins'
+            /// own days before `until`.
+            #[test]
+            fn spells_from_stretches_are_spells_from_days(c in case()) {
+                let as_of = local_date(c.tz, c.until);
+                let from_days = History {
+                    agent_id: "a".into(),
+                    moves: c.moves.clone(),
+                    worked: c
+                        .check_ins
+                        .iter()
+                        .filter(|t| **t < c.until)
+                        .map(|t| (local_date(c.tz, *t), local_date(c.tz, *t)))
+                        .collect(),
+                };
+                let from_stretches = History {
+                    worked: stretches(c.check_ins.iter().copied())
+                        .into_iter()
+                        .filter(|(first, _)| *first < c.until)
+                        .map(|(first, last)| worked_days(c.tz, first, last))
+                        .collect(),
+                    ..from_days.clone()
+                };
+                prop_assert_eq!(
+                    spells(&from_stretches, c.n, as_of),
+                    spells(&from_days, c.n, as_of),
+                    "{:?}", c
+                );
+            }
+        }
     }
 }

@@ -204,6 +204,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    work_stretches (agent_id, first_at) {
+        agent_id -> Text,
+        first_at -> Timestamp,
+        last_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     notifications_sent (kind, subject_key) {
         kind -> Text,
         subject_key -> Text,
@@ -742,6 +750,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     bookings,
     shifts,
     shift_assignments,
+    work_stretches,
     notifications_sent,
     exam_tracks,
     exam_questions,

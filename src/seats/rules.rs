@@ -2658,7 +2658,7 @@ multiplier_bp = 14000
             &errors,
             CHURN_FILE,
             Some(line("inactive_after_days")),
-            "`inactive_after_days` must be above 0 (got 0)",
+            "`inactive_after_days` must be at least 7 (got 0)",
         );
         assert_has(
             &errors,

@@ -10,8 +10,9 @@ use serde_json::Value;
 
 use crate::both_backends;
 use crate::helpers::{TestApp, field_codes, problem, signed_in};
+use cloudseat::analytics::churn::stretches;
 use cloudseat::db::DbConn;
-use cloudseat::db::schema::{certifications, lifecycle_events, shift_assignments};
+use cloudseat::db::schema::{certifications, lifecycle_events, shift_assignments, work_stretches};
 
 /// A UTC instant.
 fn utc(s: &str) -> NaiveDateTime {
@@ -521,7 +522,8 @@ both_backends! {
     }
 }
 
-/// A mistake in `seat-rules/churn.toml` stops start-up, naming the file, line and reason.
+/// A mistake in `seat-rules/churn.toml` stops start-up, naming the file, line and reason: here
+/// an inactivity limit under a week, which the stretches of check-ins cannot answer exactly.
 #[tokio::test]
 async fn a_bad_churn_rules_file_stops_start_up() {
     let dir = tempfile::tempdir().unwrap();
@@ -534,7 +536,7 @@ async fn a_bad_churn_rules_file_stops_start_up() {
         + 1;
     std::fs::write(
         settings.rules_dir.join("churn.toml"),
-        rules.replace("inactive_after_days = 30", "inactive_after_days = 0"),
+        rules.replace("inactive_after_days = 30", "inactive_after_days = 3"),
     )
     .unwrap();
     let err = match cloudseat::startup::Application::build(settings).await {
@@ -543,8 +545,212 @@ async fn a_bad_churn_rules_file_stops_start_up() {
     };
     assert!(
         err.contains(&format!(
-            "churn.toml:{line}: `inactive_after_days` must be above 0 (got 0)"
+            "churn.toml:{line}: `inactive_after_days` must be at least 7 (got 3): the churn report reads worked days as stretches"
         )),
         "{err}"
     );
+}
+
+/// An agent's stretches as stored, and as `churn::stretches` makes them from their check-ins.
+async fn stored_and_expected(
+    app: &TestApp,
+    agent: &str,
+) -> (
+    Vec<(NaiveDateTime, NaiveDateTime)>,
+    Vec<(NaiveDateTime, NaiveDateTime)>,
+) {
+    let agent = agent.to_owned();
+    app.with_db(move |c| {
+        let stored = work_stretches::table
+            .filter(work_stretches::agent_id.eq(&agent))
+            .order(work_stretches::first_at.asc())
+            .select((work_stretches::first_at, work_stretches::last_at))
+            .load(c)
+            .unwrap();
+        let check_ins: Vec<Option<NaiveDateTime>> = shift_assignments::table
+            .filter(shift_assignments::agent_id.eq(&agent))
+            .select(shift_assignments::checked_in_at)
+            .load(c)
+            .unwrap();
+        (stored, stretches(check_ins.into_iter().flatten()))
+    })
+    .await
+}
+
+/// A worked assignment of `agent` on `shift`, checked in at `at`, written straight into the
+/// table as the demo history and the benches write theirs (in any order).
+fn insert_worked(conn: &mut DbConn, id: &str, agent: &str, shift: &str, at: NaiveDateTime) {
+    use cloudseat::db::schema::shifts;
+    let (merchant, booking): (String, String) = shifts::table
+        .find(shift)
+        .select((shifts::merchant_id, shifts::booking_id))
+        .first(conn)
+        .unwrap();
+    diesel::insert_into(shift_assignments::table)
+        .values((
+            shift_assignments::id.eq(id),
+            shift_assignments::shift_id.eq(shift),
+            shift_assignments::agent_id.eq(agent),
+            shift_assignments::merchant_id.eq(merchant),
+            shift_assignments::booking_id.eq(booking),
+            shift_assignments::via.eq("claim"),
+            shift_assignments::starts_at.eq(at),
+            shift_assignments::ends_at.eq(at + chrono::Duration::hours(4)),
+            shift_assignments::claimed_at.eq(at - chrono::Duration::days(1)),
+            shift_assignments::checked_in_at.eq(at),
+            shift_assignments::checked_out_at.eq(at + chrono::Duration::hours(4)),
+            shift_assignments::ended_at.eq(at + chrono::Duration::hours(4)),
+            shift_assignments::outcome.eq("worked"),
+        ))
+        .execute(conn)
+        .unwrap();
+}
+
+both_backends! {
+    // Check-ins through the API keep the agent's stretches (what the churn report reads):
+    // two days running make one, a week later starts another; a check-in written out of
+    // order between them bridges the two, and clearing or deleting it splits them again.
+    async fn check_ins_keep_the_agents_stretches(app) {
+        use crate::shifts::{act, booked, certified, claim, clock_to, json_of, past_early_access, shift_start};
+        let shop = app.merchant("Stretch shop").await;
+        let mut ids = Vec::new();
+        for offset in [5, 6, 12] {
+            let (_, shifts) = booked(&app, &shop, "general", offset, (8, 12), 1).await;
+            ids.push(shifts[0].clone());
+        }
+        past_early_access(&app);
+        let agent = certified(&app, "Wang Fang", "general").await;
+        let id = agent.id();
+        let mut at = Vec::new();
+        for shift in &ids {
+            json_of(claim(&app, &agent, shift).await).await;
+        }
+        for shift in &ids {
+            let start = shift_start(&app, shift).await;
+            clock_to(&app, start - chrono::Duration::minutes(20));
+            json_of(act(&app, &agent, shift, "check-in").await).await;
+            let sid = shift.clone();
+            at.push(
+                app.with_db(move |c| {
+                    shift_assignments::table
+                        .filter(shift_assignments::shift_id.eq(&sid))
+                        .select(shift_assignments::checked_in_at)
+                        .first::<Option<NaiveDateTime>>(c)
+                        .unwrap()
+                        .unwrap()
+                })
+                .await,
+            );
+        }
+        let (stored, expected) = stored_and_expected(&app, &id).await;
+        assert_eq!(stored, expected);
+        assert_eq!(stored, [(at[0], at[1]), (at[2], at[2])]);
+
+        // Day 9, between the two and less than 4 days from each.
+        let bridge = at[1] + chrono::Duration::days(3);
+        let (who, shift) = (id.clone(), ids[0].clone());
+        app.with_db(move |c| insert_worked(c, "bridge", &who, &shift, bridge)).await;
+        let (stored, expected) = stored_and_expected(&app, &id).await;
+        assert_eq!(stored, expected);
+        assert_eq!(stored, [(at[0], at[2])]);
+
+        // A correction clears it: two stretches again.
+        app.with_db(|c| {
+            diesel::update(shift_assignments::table.find("bridge"))
+                .set(shift_assignments::checked_in_at.eq(None::<NaiveDateTime>))
+                .execute(c)
+                .unwrap();
+        })
+        .await;
+        let (stored, expected) = stored_and_expected(&app, &id).await;
+        assert_eq!(stored, expected);
+        assert_eq!(stored, [(at[0], at[1]), (at[2], at[2])]);
+
+        // Checked in again, then the assignment deleted.
+        app.with_db(move |c| {
+            diesel::update(shift_assignments::table.find("bridge"))
+                .set(shift_assignments::checked_in_at.eq(bridge))
+                .execute(c)
+                .unwrap();
+        })
+        .await;
+        assert_eq!(stored_and_expected(&app, &id).await.0, [(at[0], at[2])]);
+        app.with_db(|c| {
+            diesel::delete(shift_assignments::table.find("bridge")).execute(c).unwrap();
+        })
+        .await;
+        assert_eq!(stored_and_expected(&app, &id).await.0, [(at[0], at[1]), (at[2], at[2])]);
+    }
+
+    // Whatever writes check-ins, in whatever order (inserts, moves, clears, deletes, an
+    // assignment moved to another agent), the stored stretches are `churn::stretches` of
+    // the check-ins after every step.
+    async fn stretches_follow_any_sequence_of_writes(app) {
+        let a = app.agent("Wang Fang").await.id();
+        let b = app.agent("Li Lei").await.id();
+        let shop = app.merchant("Stretch shop").await;
+        let (_, shifts) = crate::shifts::booked(&app, &shop, "general", 5, (8, 12), 1).await;
+        let shift = shifts[0].clone();
+        let base = utc("2026-01-01 00:00");
+        // A small linear congruential generator: the same steps on both backends.
+        let mut seed: u64 = 0x5eed;
+        let mut next = move |n: u64| {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            (seed >> 33) % n
+        };
+        let mut rows: Vec<String> = Vec::new();
+        for step in 0..80 {
+            // Instants over 60 days, often on a few whole days so that gaps of exactly 4
+            // days (not merged) and just under come up.
+            let when = if next(2) == 0 {
+                base + chrono::Duration::days(next(60) as i64) + chrono::Duration::seconds(next(86_400) as i64)
+            } else {
+                base + chrono::Duration::days(next(30) as i64 * 2)
+            };
+            let who = if next(3) == 0 { b.clone() } else { a.clone() };
+            let op = if rows.is_empty() { 0 } else { next(10) };
+            let (shift, rows_now) = (shift.clone(), rows.clone());
+            let pick = rows_now.get(next(rows.len().max(1) as u64) as usize).cloned();
+            let inserted = app
+                .with_db(move |c| {
+                    match (op, pick) {
+                        (0..=4, _) | (_, None) => {
+                            let id = format!("row-{step}");
+                            insert_worked(c, &id, &who, &shift, when);
+                            return Some(id);
+                        }
+                        (5..=6, Some(id)) => {
+                            diesel::update(shift_assignments::table.find(&id))
+                                .set(shift_assignments::checked_in_at.eq(when))
+                                .execute(c)
+                                .unwrap();
+                        }
+                        (7, Some(id)) => {
+                            diesel::update(shift_assignments::table.find(&id))
+                                .set(shift_assignments::checked_in_at.eq(None::<NaiveDateTime>))
+                                .execute(c)
+                                .unwrap();
+                        }
+                        (8, Some(id)) => {
+                            diesel::update(shift_assignments::table.find(&id))
+                                .set(shift_assignments::agent_id.eq(&who))
+                                .execute(c)
+                                .unwrap();
+                        }
+                        (_, Some(id)) => {
+                            diesel::delete(shift_assignments::table.find(&id)).execute(c).unwrap();
+                        }
+                    }
+                    None
+                })
+                .await;
+            if let Some(id) = inserted {
+                rows.push(id);
+            }
+            for agent in [&a, &b] {
+                let (stored, expected) = stored_and_expected(&app, agent).await;
+                assert_eq!(stored, expected, "step {step}");
+            }
+        }
+    }
 }

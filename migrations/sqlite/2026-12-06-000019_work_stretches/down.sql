@@ -1,0 +1,5 @@
+DROP TRIGGER work_stretches_check_in_deleted;
+DROP TRIGGER work_stretches_check_in_changed;
+DROP TRIGGER work_stretches_check_in_set;
+DROP TRIGGER work_stretches_check_in;
+DROP TABLE work_stretches;
